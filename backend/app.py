@@ -1,0 +1,57 @@
+"""The FastAPI application: composition root for settings, database, NLU and routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from backend.conversations.service import ChatContext, bot_config
+from backend.db import make_engine, make_session_factory
+from backend.errors import DomainError
+from backend.settings import Settings, get_settings
+from backend.web import routes as web_routes
+from nlu import Nlu, load_nlu
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None, nlu: Nlu | None = None) -> FastAPI:
+    """Build the app; tests pass their own settings and an already loaded NLU."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.settings = settings
+        app.state.sessions = make_session_factory(engine)
+        app.state.chat = ChatContext(
+            settings=settings,
+            nlu=nlu or load_nlu_for(settings),
+            bot=bot_config(settings),
+        )
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="PAHT Gateway", version="0.1.0", lifespan=lifespan)
+    app.include_router(web_routes.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    return app
+
+
+def load_nlu_for(settings: Settings) -> Nlu:
+    """The NLU engine for this deployment (trains on first start if no model is built)."""
+    return load_nlu(
+        categories=[c.id for c in settings.categories],
+        province_code=settings.province.code,
+        model_dir=settings.nlu.model_dir,
+    )

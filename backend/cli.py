@@ -1,0 +1,117 @@
+"""`paht`: the one console script (serve, database, demo data, terminal chat, NLU tools)."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+
+import click
+
+from backend.settings import ConfigError, Settings, get_settings
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """PAHT Gateway – tiếp nhận phản ánh hiện trường."""
+    ctx.obj = _nlu_defaults()
+
+
+def _nlu_defaults() -> dict[str, object]:
+    """Defaults for `paht nlu ...` from the deployment configuration, when there is one."""
+    try:
+        settings = get_settings()
+    except ConfigError:
+        return {}
+    return {
+        "categories": [c.id for c in settings.categories],
+        "province_code": settings.province.code,
+        "model_dir": settings.nlu.model_dir,
+        "extra_data_dirs": list(settings.nlu.extra_data_dirs),
+    }
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web chat, channel webhooks and APIs."""
+    import uvicorn
+
+    from backend.logs import configure_logging
+
+    _settings()
+    configure_logging()
+    uvicorn.run(
+        "backend.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (SQLite by default, PostgreSQL via PAHT_DATABASE_URL)."""
+    from backend.migrate import upgrade
+
+    upgrade(_settings().database_url, revision)
+    click.echo("database up to date")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree."""
+    from backend.migrate import check
+
+    check(_settings().database_url)
+    click.echo("no drift")
+
+
+@main.command()
+def seed() -> None:
+    """Load demo reports (idempotent) into the configured database."""
+    from backend.demo import seed_demo
+
+    created = seed_demo(_settings())
+    click.echo(f"demo data: {created} report(s) added")
+
+
+@main.command()
+@click.option("--sender", default=None, help="chat user id (default: a new one)")
+@click.option("--url", default=None, help="talk to a running server instead of the local database")
+def chat(sender: str | None, url: str | None) -> None:
+    """Chat with the bot in the terminal (same path as the web chat)."""
+    from backend.terminal import run_chat
+
+    run_chat(_settings(), sender or f"cli-{uuid.uuid4().hex[:8]}", url, sys.stdin, sys.stdout)
+
+
+def _mount_nlu() -> None:
+    try:
+        from nlu.cli import nlu_group
+    except ImportError:
+        return
+    main.add_command(nlu_group, name="nlu")
+
+
+_mount_nlu()
+
+if __name__ == "__main__":
+    main()

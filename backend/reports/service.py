@@ -1,0 +1,96 @@
+"""Creating and finding reports: codes, deadlines, default routing, the first timeline event.
+
+Services take the session first, flush but never commit: the caller's unit of
+work commits once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from backend.reports.deadlines import due_at
+from backend.reports.models import Attachment, DailyCounter, Report, ReportEvent
+from backend.reports.schemas import ReportCreate
+from backend.reports.workflow import Status
+from backend.settings import Settings
+
+CODE_RE = re.compile(r"^\d{12,13}$")
+
+
+def next_code(session: Session, *, now: datetime, tz: ZoneInfo) -> str:
+    """`YYYYMMDD` + a 4-digit daily sequence, atomic under concurrency on both databases.
+
+    The counter row is upserted and incremented in one statement; its row lock
+    (PostgreSQL) or the write lock (SQLite) is held until the caller commits.
+    """
+    day = now.astimezone(tz).strftime("%Y%m%d")
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = (
+        insert(DailyCounter)
+        .values(day=day, last=1)
+        .on_conflict_do_update(index_elements=["day"], set_={"last": DailyCounter.last + 1})
+        .returning(DailyCounter.last)
+    )
+    sequence = session.execute(stmt).scalar_one()
+    return f"{day}{sequence:04d}"
+
+
+def make_title(content: str, limit: int = 120) -> str:
+    first = re.split(r"(?<=[.!?])\s|\n", content.strip(), maxsplit=1)[0]
+    return first if len(first) <= limit else first[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def create_report(
+    session: Session, *, data: ReportCreate, settings: Settings, now: datetime
+) -> Report:
+    tz = ZoneInfo(settings.timezone)
+    category = settings.category(data.category)
+    report = Report(
+        **data.model_dump(exclude={"media", "title"}),
+        code=next_code(session, now=now, tz=tz),
+        title=data.title or make_title(data.content),
+        status=Status.RECEIVED,
+        unit_id=category.unit if category else None,
+        anonymous=not (data.reporter_name or data.reporter_phone),
+        due_at=due_at(
+            now,
+            days=category.deadline_days if category else _default_days(settings),
+            holidays=set(settings.holidays),
+            tz=tz,
+            urgent_hours=settings.urgent_deadline_hours if data.urgent else None,
+        ),
+        created_at=now,
+        updated_at=now,
+    )
+    report.attachments = [Attachment(**m.model_dump(), created_at=now) for m in data.media]
+    report.events = [
+        ReportEvent(
+            kind="created",
+            actor=f"citizen:{data.channel}",
+            to_status=Status.RECEIVED,
+            data={"category": data.category, "urgent": data.urgent},
+            created_at=now,
+        )
+    ]
+    session.add(report)
+    session.flush()
+    return report
+
+
+def _default_days(settings: Settings) -> int:
+    fallback = settings.category("khac")
+    return fallback.deadline_days if fallback else 10
+
+
+def get_by_code(session: Session, *, code: str) -> Report | None:
+    if not CODE_RE.match(code):
+        return None
+    return session.scalar(select(Report).where(Report.code == code))

@@ -1,0 +1,191 @@
+"""Deployment configuration: one pydantic-settings class read from `paht.toml` and `PAHT_*`.
+
+The TOML file (path in `PAHT_CONFIG`, default `paht.toml`) describes the
+deployment: the province it serves, the category taxonomy, the handling units,
+public holidays and channel settings. Secrets come from the environment
+(`PAHT_TELEGRAM__BOT_TOKEN=...`) as `SecretStr` without defaults; a channel
+without its secrets is simply disabled. Environment variables override the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ID_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
+PLACEHOLDER_SECRETS = re.compile(
+    r"^(changeme|change-me|secret|password|xxx+|test|demo|placeholder)$", re.I
+)
+
+
+class ConfigError(RuntimeError):
+    """The configuration is invalid; the message names the bad key."""
+
+
+class Section(BaseModel):
+    """A configuration table: unknown keys are errors, so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Province(Section):
+    code: str = Field(pattern=r"^\d{2}$")
+    name: str = Field(min_length=2)
+
+
+class Category(Section):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=2)
+    deadline_days: int = Field(ge=1, le=90, description="handling deadline in working days")
+    unit: str = Field(pattern=ID_PATTERN, description="default responsible unit id")
+
+
+class Unit(Section):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=2)
+    kind: Literal["department", "commune"] = "department"
+    commune: str | None = None
+
+
+class NluSettings(Section):
+    model_dir: Path = Path("var/nlu-model")
+    extra_data_dirs: list[Path] = Field(default_factory=list)
+    confidence_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
+
+
+class ZaloSettings(Section):
+    app_id: str | None = None
+    oa_secret_key: SecretStr | None = None
+    access_token: SecretStr | None = None
+    refresh_token: SecretStr | None = None
+    api_base: str = "https://openapi.zalo.me"
+
+
+class TelegramSettings(Section):
+    bot_token: SecretStr | None = None
+    secret_token: SecretStr | None = None
+    api_base: str = "https://api.telegram.org"
+
+
+class TwilioSettings(Section):
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    public_url: str | None = None
+    from_number: str | None = None
+
+
+class SmsGatewaySettings(Section):
+    shared_secret: SecretStr | None = None
+    field_sender: str = "from"
+    field_text: str = "text"
+    field_message_id: str = "id"
+    field_time: str = "time"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PAHT_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///var/paht.db"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    public_base_url: str = "http://127.0.0.1:8000"
+    session_secret: SecretStr | None = None
+    province: Province
+    nationwide: bool = False
+    categories: list[Category] = Field(min_length=1)
+    units: list[Unit] = Field(min_length=1)
+    holidays: list[date] = Field(default_factory=list)
+    urgent_deadline_hours: int = Field(default=24, ge=1, le=168)
+    max_message_chars: int = Field(default=4000, ge=100, le=20000)
+    nlu: NluSettings = Field(default_factory=NluSettings)
+    zalo: ZaloSettings = Field(default_factory=ZaloSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    sms_gateway: SmsGatewaySettings = Field(default_factory=SmsGatewaySettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("PAHT_CONFIG", "paht.toml"))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+        return (init_settings, env_settings, toml, file_secret_settings)
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Settings:
+        unit_ids = [u.id for u in self.units]
+        _no_duplicates("units", unit_ids)
+        _no_duplicates("categories", [c.id for c in self.categories])
+        for i, category in enumerate(self.categories):
+            if category.unit not in unit_ids:
+                raise ValueError(f"categories.{i}.unit: unknown unit '{category.unit}'")
+        if self.env == "production":
+            self._refuse_placeholders()
+        return self
+
+    def _refuse_placeholders(self) -> None:
+        for section in ("zalo", "telegram", "twilio", "sms_gateway"):
+            for name, value in getattr(self, section):
+                if isinstance(value, SecretStr) and PLACEHOLDER_SECRETS.match(
+                    value.get_secret_value()
+                ):
+                    raise ValueError(f"{section}.{name}: placeholder secret refused in production")
+        secret = self.session_secret.get_secret_value() if self.session_secret else ""
+        if len(secret) < 32:
+            raise ValueError(
+                "session_secret: set PAHT_SESSION_SECRET (32+ characters) in production"
+            )
+
+    def category(self, category_id: str | None) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+    def category_names(self) -> dict[str, str]:
+        return {c.id: c.name for c in self.categories}
+
+
+def _no_duplicates(key: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for i, item in enumerate(ids):
+        if item in seen:
+            raise ValueError(f"{key}.{i}.id: duplicate id '{item}'")
+        seen.add(item)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the configuration, turning validation errors into one readable message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = [
+            f"  {'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        source = os.environ.get("PAHT_CONFIG", "paht.toml")
+        raise ConfigError(
+            f"Invalid configuration ({source} / PAHT_* environment):\n" + "\n".join(lines)
+        ) from None
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once; tests override the FastAPI dependency."""
+    return load_settings()

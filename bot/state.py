@@ -1,0 +1,77 @@
+"""Conversation state: the steps of the intake dialogue and the report draft being filled.
+
+Immutable pydantic models, so the runner can store them as JSON and the pure
+core returns a new state instead of mutating one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from bot.messages import Button, Frozen, Media
+
+
+class Step(StrEnum):
+    IDLE = "idle"
+    AWAIT_CODE = "await_code"
+    CONTENT = "content"
+    LOCATION = "location"
+    PHOTOS = "photos"
+    CONSENT = "consent"
+    CONTACT = "contact"
+    CONTACT_PHONE = "contact_phone"
+    CATEGORY = "category"
+    SUMMARY = "summary"
+    EDIT = "edit"
+    RESUME = "resume"
+
+
+class Place(Frozen):
+    raw: str = ""
+    province: str | None = None
+    province_code: str | None = None
+    commune: str | None = None
+    commune_code: str | None = None
+    old_names: tuple[str, ...] = ()
+    detail: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    confidence: float = 0.0
+    note: str | None = None
+
+
+class Draft(Frozen):
+    content: str | None = None
+    location: Place | None = None
+    media: tuple[Media, ...] = ()
+    media_done: bool = False
+    public: bool | None = None
+    name: str | None = None
+    phone: str | None = None
+    contact_done: bool = False
+    category: str | None = None
+    category_score: float = 0.0
+    category_sure: bool = False
+    candidates: tuple[str, ...] = ()
+    urgent: bool = False
+    urgent_reasons: tuple[str, ...] = ()
+    turns: int = 0
+    started_at: datetime | None = None
+
+
+class Profile(Frozen):
+    """What the channel or an earlier report taught us about the citizen."""
+
+    name: str | None = None
+    phone: str | None = None
+
+
+class State(Frozen):
+    step: Step = Step.IDLE
+    draft: Draft | None = None
+    options: tuple[Button, ...] = ()
+    editing: bool = False
+    profile: Profile = Profile()
+    accepts_media: bool = True
+    last_seen: datetime | None = None
