@@ -28,7 +28,15 @@ from nlu import NluResult
 from nlu import types as it
 
 _SHORT_ANSWER_STEPS = {Step.PHOTOS, Step.CONSENT, Step.CONTACT, Step.CONTACT_PHONE, Step.SUMMARY}
-_CANCEL_WORDS = ("huy", "huy bo", "khong gui", "dung lai", "thoi khong", "khong muon", "bo qua phan anh")
+_CANCEL_WORDS = (
+    "huy",
+    "huy bo",
+    "khong gui",
+    "dung lai",
+    "thoi khong",
+    "khong muon",
+    "bo qua phan anh",
+)
 _RESTART = {"lam lai", "bat dau lai", "gui lai tu dau", "lam lai tu dau", "phan anh moi"}
 
 __all__ = ["Turn", "handle", "on_outcome"]

@@ -25,6 +25,7 @@ _FIELD_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("media", ("anh", "hinh", "video")),
     ("category", ("linh vuc", "loai", "danh muc")),
     ("public", ("cong khai",)),
+    ("urgent", ("khan cap", "muc do")),
     ("contact", ("so dien thoai", "sdt", "dien thoai", "ho ten", "ten", "lien he")),
 )
 
@@ -266,6 +267,8 @@ _CLEARED: dict[str, dict[str, object]] = {
 
 
 def start_edit(state: State, draft: Draft, name: str, cfg: BotConfig) -> Turn:
+    if name == "urgent":  # a toggle: the summary shows the new value at once
+        return advance(state, draft.model_copy(update={"urgent": not draft.urgent}), cfg)
     if name == "category":
         choices = category_choices(draft, cfg, everything=True)
         new_state = state.model_copy(update={"step": Step.CATEGORY, "draft": draft})

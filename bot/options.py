@@ -132,7 +132,9 @@ def yes_no(key: str) -> bool | None:
     return None
 
 
-_DONE_RE = re.compile(r"^(?:(?:khong|ko|k|kg|chua|het)(?: co)?(?: anh| hinh| video| gi)*|xong.*)(?: a| nha| roi)?$")
+_DONE_RE = re.compile(
+    r"^(?:(?:khong|ko|k|kg|chua|het)(?: co)?(?: anh| hinh| video| gi)*|xong.*)(?: a| nha| roi)?$"
+)
 
 
 def is_done(key: str) -> bool:

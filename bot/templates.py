@@ -32,6 +32,7 @@ FIELD_TITLES = {
     "location": "Địa điểm",
     "media": "Ảnh, video",
     "category": "Lĩnh vực",
+    "urgent": "Mức độ khẩn cấp",
     "public": "Công khai",
     "contact": "Liên hệ",
 }
@@ -264,8 +265,7 @@ def resume_prompt(draft: Draft) -> Reply:
     preview = (draft.content or "chưa có nội dung")[:80]
     return Reply(
         text=(
-            f"Bạn đang có một phản ánh soạn dở: «{preview}». "
-            "Bạn muốn tiếp tục hay làm lại từ đầu?"
+            f"Bạn đang có một phản ánh soạn dở: «{preview}». Bạn muốn tiếp tục hay làm lại từ đầu?"
         ),
         buttons=(
             Button(title="Tiếp tục", payload=P_RESUME),

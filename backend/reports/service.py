@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from backend.logs import mask_pii
 from backend.reports.deadlines import due_at
 from backend.reports.models import Attachment, DailyCounter, Report, ReportEvent
 from backend.reports.schemas import ReportCreate
@@ -44,7 +45,8 @@ def next_code(session: Session, *, now: datetime, tz: ZoneInfo) -> str:
 
 
 def make_title(content: str, limit: int = 120) -> str:
-    first = re.split(r"(?<=[.!?])\s|\n", content.strip(), maxsplit=1)[0]
+    """The first sentence, shortened, with phone and ID numbers masked (titles are shown widely)."""
+    first = mask_pii(re.split(r"(?<=[.!?])\s|\n", content.strip(), maxsplit=1)[0])
     return first if len(first) <= limit else first[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
