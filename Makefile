@@ -37,6 +37,7 @@ run: seed nlu-model
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy bot nlu channels
 

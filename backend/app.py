@@ -54,4 +54,7 @@ def load_nlu_for(settings: Settings) -> Nlu:
         categories=[c.id for c in settings.categories],
         province_code=settings.province.code,
         model_dir=settings.nlu.model_dir,
+        extra_data_dirs=tuple(settings.nlu.extra_data_dirs),
+        nationwide=settings.nationwide,
+        category_threshold=settings.nlu.confidence_threshold,
     )

@@ -62,7 +62,7 @@ class Unit(Section):
 class NluSettings(Section):
     model_dir: Path = Path("var/nlu-model")
     extra_data_dirs: list[Path] = Field(default_factory=list)
-    confidence_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
+    confidence_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
 class ZaloSettings(Section):

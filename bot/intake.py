@@ -71,7 +71,21 @@ def absorb(draft: Draft, msg: Inbound, nlu: NluResult, asked: Step) -> Draft:
 
 
 def _has_place(nlu: NluResult) -> bool:
-    return nlu.location is not None and nlu.location.found
+    """A place staff can find: a resolved commune (a landmark alone is only a hint)."""
+    return nlu.location is not None and bool(nlu.location.commune_code)
+
+
+def _hint(nlu: NluResult, raw: str) -> Place | None:
+    if nlu.location is None or not (nlu.location.detail or nlu.location.province_code):
+        return None
+    return place_from(nlu.location, raw)
+
+
+def _merge_hint(place: Place, hint: Place | None) -> Place:
+    """The answer to "where?" completed with the street or landmark said earlier."""
+    if hint is None or not hint.detail or place.detail:
+        return place
+    return place.model_copy(update={"detail": hint.detail, "raw": f"{hint.detail}; {place.raw}"})
 
 
 def fill_content(draft: Draft, msg: Inbound, nlu: NluResult, cfg: BotConfig) -> Draft | None:
@@ -92,6 +106,8 @@ def fill_content(draft: Draft, msg: Inbound, nlu: NluResult, cfg: BotConfig) -> 
     if draft.location is None and _has_place(nlu):
         assert nlu.location is not None
         update["location"] = place_from(nlu.location, text)
+    elif draft.location is None:
+        update["location_hint"] = _hint(nlu, text)
     return draft.model_copy(update=update)
 
 
@@ -154,11 +170,11 @@ def _content(state: State, draft: Draft, msg: Inbound, nlu: NluResult, cfg: BotC
 def _location(state: State, draft: Draft, msg: Inbound, nlu: NluResult, cfg: BotConfig) -> Turn:
     text = msg.text.strip()
     if draft.location is None and text:
-        if _has_place(nlu):
-            assert nlu.location is not None
-            draft = draft.model_copy(update={"location": place_from(nlu.location, text)})
+        if nlu.location is not None and nlu.location.found:
+            place = place_from(nlu.location, text)
         else:
-            draft = draft.model_copy(update={"location": Place(raw=text, detail=text)})
+            place = Place(raw=text, detail=text)
+        draft = draft.model_copy(update={"location": _merge_hint(place, draft.location_hint)})
     ack = (
         (Reply(text=f"Đã ghi nhận địa điểm: {t.place_text(draft.location)}."),)
         if draft.location

@@ -44,6 +44,7 @@ class Place(Frozen):
 class Draft(Frozen):
     content: str | None = None
     location: Place | None = None
+    location_hint: Place | None = None  # a street or landmark said in passing, without its commune
     media: tuple[Media, ...] = ()
     media_done: bool = False
     public: bool | None = None

@@ -91,9 +91,7 @@ class Location:
     @property
     def found(self) -> bool:
         """True when anything usable as an address was recognised."""
-        return bool(
-            self.commune_code or self.province_code or self.detail or self.lat is not None
-        )
+        return bool(self.commune_code or self.province_code or self.detail or self.lat is not None)
 
 
 @dataclass(frozen=True)
