@@ -7,6 +7,7 @@ reads the answer, then `advance` asks for the next missing piece only.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from bot import templates as t
@@ -14,7 +15,7 @@ from bot.commands import Command
 from bot.config import BotConfig
 from bot.messages import Inbound, Reply
 from bot.options import extract_name, is_done, yes_no
-from bot.state import Draft, Place, Step
+from bot.state import Draft, Step
 from bot.state import State as State
 from nlu import Location, NluResult
 
@@ -37,20 +38,9 @@ class Turn:
     commands: tuple[Command, ...] = field(default=())
 
 
-def place_from(location: Location, raw: str) -> Place:
-    return Place(
-        raw=raw or location.raw,
-        province=location.province,
-        province_code=location.province_code,
-        commune=location.commune,
-        commune_code=location.commune_code,
-        old_names=location.old_names,
-        detail=location.detail,
-        lat=location.lat,
-        lon=location.lon,
-        confidence=location.confidence,
-        note=location.note,
-    )
+def place_from(location: Location, raw: str) -> Location:
+    """The NLU's location, remembering the citizen's own words."""
+    return dataclasses.replace(location, raw=raw or location.raw)
 
 
 def absorb(draft: Draft, msg: Inbound, nlu: NluResult, asked: Step) -> Draft:
@@ -75,17 +65,17 @@ def _has_place(nlu: NluResult) -> bool:
     return nlu.location is not None and bool(nlu.location.commune_code)
 
 
-def _hint(nlu: NluResult, raw: str) -> Place | None:
+def _hint(nlu: NluResult, raw: str) -> Location | None:
     if nlu.location is None or not (nlu.location.detail or nlu.location.province_code):
         return None
     return place_from(nlu.location, raw)
 
 
-def _merge_hint(place: Place, hint: Place | None) -> Place:
+def _merge_hint(place: Location, hint: Location | None) -> Location:
     """The answer to "where?" completed with the street or landmark said earlier."""
     if hint is None or not hint.detail or place.detail:
         return place
-    return place.model_copy(update={"detail": hint.detail, "raw": f"{hint.detail}; {place.raw}"})
+    return dataclasses.replace(place, detail=hint.detail, raw=f"{hint.detail}; {place.raw}")
 
 
 def fill_content(draft: Draft, msg: Inbound, nlu: NluResult, cfg: BotConfig) -> Draft | None:
@@ -173,7 +163,7 @@ def _location(state: State, draft: Draft, msg: Inbound, nlu: NluResult, cfg: Bot
         if nlu.location is not None and nlu.location.found:
             place = place_from(nlu.location, text)
         else:
-            place = Place(raw=text, detail=text)
+            place = Location(raw=text, detail=text)
         draft = draft.model_copy(update={"location": _merge_hint(place, draft.location_hint)})
     ack = (
         (Reply(text=f"Đã ghi nhận địa điểm: {t.place_text(draft.location)}."),)

@@ -1,7 +1,8 @@
 """Conversation state: the steps of the intake dialogue and the report draft being filled.
 
 Immutable pydantic models, so the runner can store them as JSON and the pure
-core returns a new state instead of mutating one.
+core returns a new state instead of mutating one. Places are the NLU's own
+frozen `Location` dataclass, with `raw` set to what the citizen wrote.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.messages import Button, Frozen, Media
+from nlu import Location
 
 
 class Step(StrEnum):
@@ -27,24 +29,12 @@ class Step(StrEnum):
     RESUME = "resume"
 
 
-class Place(Frozen):
-    raw: str = ""
-    province: str | None = None
-    province_code: str | None = None
-    commune: str | None = None
-    commune_code: str | None = None
-    old_names: tuple[str, ...] = ()
-    detail: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    confidence: float = 0.0
-    note: str | None = None
-
-
 class Draft(Frozen):
     content: str | None = None
-    location: Place | None = None
-    location_hint: Place | None = None  # a street or landmark said in passing, without its commune
+    location: Location | None = None
+    location_hint: Location | None = (
+        None  # a street or landmark said in passing, without its commune
+    )
     media: tuple[Media, ...] = ()
     media_done: bool = False
     public: bool | None = None

@@ -11,7 +11,8 @@ from datetime import date
 from bot.commands import ReportCreated, StatusFound
 from bot.config import BotConfig
 from bot.messages import Button, Reply
-from bot.state import Draft, Place
+from bot.state import Draft
+from nlu import Location
 
 # Button payloads (Rasa style "/intent" or "/intent:value").
 P_REPORT, P_LOOKUP, P_HELP = "/report", "/lookup", "/help"
@@ -138,7 +139,7 @@ def ask_category(choices: list[tuple[str, str]]) -> Reply:
     return Reply(text="Phản ánh của bạn thuộc lĩnh vực nào?", buttons=buttons)
 
 
-def place_text(place: Place | None) -> str:
+def place_text(place: Location | None) -> str:
     if place is None:
         return "chưa có"
     parts = [p for p in (place.detail, place.commune, place.province) if p]
