@@ -200,7 +200,7 @@ def created(outcome: ReportCreated, cfg: BotConfig) -> Reply:
     )
     if outcome.urgent:
         text += (
-            "\nPhản ánh được đánh dấu KHẨN CẤP và đã báo ngay cho cơ quan chức năng. Nếu có nguy "
+            "\nPhản ánh được đánh dấu KHẨN CẤP và được ưu tiên xử lý. Nếu có nguy "
             "hiểm đến tính mạng, hãy gọi ngay 114 (cứu nạn, cứu hỏa), 113 (công an) hoặc 115 "
             "(cấp cứu)."
         )

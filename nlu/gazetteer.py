@@ -184,6 +184,7 @@ class Lexicon:
     abbreviated: frozenset[str]
     bare_blocklist: frozenset[str]  # province names never taken without a prefix
     bare_accented_only: frozenset[str]  # ... unless written with their diacritics
+    bare_unit_blocklist: frozenset[str]  # unit names never taken without a unit word
     max_phrase: int
 
 
@@ -210,7 +211,10 @@ def _starts(table: Iterable[str]) -> Mapping[str, tuple[int, ...]]:
 def _load_lexicon(raw: Mapping[str, Any]) -> Lexicon:
     prefixes = raw["unit_prefixes"]
     kinds = {" ".join(tokens_of(fold(k))): frozenset(v) for k, v in prefixes.items()}
-    groups = ("street", "number", "subunit", "landmark", "preposition", "stop", "accented_stop")
+    groups = (
+        *("street", "number", "subunit", "landmark", "preposition", "stop", "accented_stop"),
+        *("name_blocker", "locative", "common_phrase", "surname"),
+    )
     words = {"prefix": _phrases(prefixes), **{g: _phrases(raw[f"{g}_words"]) for g in groups}}
     longest = max(len(p.split()) for table in words.values() for p in table)
     return Lexicon(
@@ -220,6 +224,7 @@ def _load_lexicon(raw: Mapping[str, Any]) -> Lexicon:
         abbreviated=frozenset(" ".join(tokens_of(fold(a))) for a in raw["abbreviated_prefixes"]),
         bare_blocklist=frozenset(name_key(n) for n in raw["bare_province_blocklist"]),
         bare_accented_only=frozenset(name_key(n) for n in raw["bare_province_accented_only"]),
+        bare_unit_blocklist=frozenset(name_key(n) for n in raw["bare_unit_blocklist"]),
         max_phrase=longest,
     )
 

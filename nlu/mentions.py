@@ -30,6 +30,8 @@ class Mention:
     refs: tuple[NameRef, ...]
     penalty: float
     surface: str
+    bare: bool = False  # named without a unit word ("Phú Nhuận"): see `nlu.bare_names`
+    soft: bool = False  # ... inside a landmark's name ("chợ Châu Đốc"): also address detail
 
 
 class MentionScanner:
