@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from nlu.address_detail import detail_spans
+from nlu.bare_names import BareNames
 from nlu.gazetteer import Gazetteer, NameRef, fold
 from nlu.mentions import Mention, MentionScanner
 from nlu.tokens import Doc, span_text, tokenize
@@ -74,14 +75,16 @@ class Locator:
         self._home = province_code
         self._nationwide = nationwide or province_code is None
         self._scanner = MentionScanner(gazetteer, province_code)
+        self._bare = BareNames(gazetteer, province_code)
 
     # ----------------------------------------------------------------- public
     def find(self, text: str) -> Location | None:
         """Resolve the place mentioned in `text`; None when it mentions no place."""
         doc = tokenize(text)
-        mentions = self._scanner.scan(doc)
+        mentions = self._bare.add(doc, self._scanner.scan(doc))
         places = [(m.tok_start, m.tok_end) for m in mentions]
-        fragments = detail_spans(self._lex, doc, places)
+        units = [span for span, m in zip(places, mentions, strict=True) if not m.soft]
+        fragments = detail_spans(self._lex, doc, units)
         if not mentions and not fragments:
             return None
         loc = self._resolve(mentions)

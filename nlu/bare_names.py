@@ -1,0 +1,273 @@
+"""Unit names written without a unit word: "Lê Văn Sỹ, Phú Nhuận", "ở Hóc Môn", "chợ Châu Đốc".
+
+Citizens name old districts, towns and cities bare far more often than with
+"quận"/"huyện". `BareNames.add` scans the tokens the prefixed scanner left
+(`nlu.mentions`) and returns its mentions plus the bare ones it trusts; the
+resolver (`nlu.location`) then treats them like the others, with a lower
+`penalty`.
+
+What counts as a bare name:
+- Capitalised text: every word of the name capitalised, not glued to a longer
+  capitalised name ("Nguyễn Văn Giang", "Hải Châu Tower"), not after a street,
+  house number, hamlet word, person title or business word ("đường Hậu Giang",
+  "anh Vinh", "tiệm vàng Phú Quý"), not in `bare_unit_blocklist`.
+- Text without capitals: only names of two or more words whose district
+  reading is unique nationwide, and not an everyday phrase that folds like one
+  ("đi ăn" / Dĩ An, `common_phrase_words`).
+- An old district (or a one-word name, "Vinh") is enough on its own. A ward or
+  commune name needs a cue: a locative word ("ở", "tại", "gần"), its own
+  comma-separated segment, a unit mention right before it, or a landmark word
+  ("chợ Bến Thành"). Names that open with a surname ("Lê Lợi") are streets.
+
+Readings (`_settle`): provinces named in the text keep only their units (none
+left: no evidence). An old district reading wins over ward readings (a bare
+name is a district far more often than a pre-2025 ward), except that a current
+commune of the deployment province wins over districts elsewhere. A special
+zone named like its old district ("Phú Quốc") gives the zone. Ward readings
+must fall in one province (the deployment's first), and in the districts the
+text names. After a landmark word all readings must fall in one province, and
+the words stay in the address detail (`soft`). A prefixed ward mention makes
+bare ward readings redundant: they are dropped ("Nguyễn Văn Thảnh, phường 9").
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+from types import MappingProxyType
+
+from nlu.gazetteer import Gazetteer, NameRef, accents_conflict, fold, tokens_of
+from nlu.mentions import Mention
+from nlu.tokens import Doc, phrase_len, span_text
+
+_MAX_BARE = 12
+_CAPITALISED, _LOWER, _SOFT, _UNACCENTED = 0.85, 0.75, 0.9, 0.8
+# Words before a name, longest first within a start position: what they make of it.
+_CONTEXT_GROUPS = (
+    ("landmark", "landmark"),
+    ("street", "block"),
+    ("number", "block"),
+    ("subunit", "block"),
+    ("name_blocker", "block"),
+    ("preposition", "cue"),
+    ("locative", "cue"),
+)
+
+
+@dataclass(frozen=True)
+class BareIndex:
+    """Folded key -> the units a bare name may stand for; first token -> name lengths."""
+
+    refs: Mapping[str, tuple[NameRef, ...]]
+    starts: Mapping[str, tuple[int, ...]]
+
+
+@cache
+def bare_index(g: Gazetteer) -> BareIndex:
+    """Old districts (also their older names) and multi-word ward/commune names (once)."""
+    surnames = g.lexicon.words["surname"]
+    refs: dict[str, list[NameRef]] = defaultdict(list)
+    starts: dict[str, set[int]] = defaultdict(set)
+    for key, cands in g.unit_index.items():
+        if key.isdigit() or key in g.lexicon.bare_unit_blocklist:
+            continue
+        words = next((tokens_of(fold(r.canonical)) for r in cands if r.canonical), [])
+        if not words or "".join(words) != key:
+            continue
+        for r in cands:
+            if r.level == "D" or (len(words) > 1 and not _person(r.canonical, surnames)):
+                refs[key].append(r)
+        if key in refs:
+            starts[words[0]].add(len(words))
+    return BareIndex(
+        MappingProxyType({k: tuple(v) for k, v in refs.items()}),
+        MappingProxyType({k: tuple(sorted(v, reverse=True)) for k, v in starts.items()}),
+    )
+
+
+def _person(canonical: str, surnames: Mapping[str, tuple[str, ...]]) -> bool:
+    """ "Lê Lợi", "Nguyễn Trãi": a ward named after a person, i.e. a street name too."""
+    first = canonical.split()[0] if canonical else ""
+    forms = surnames.get(fold(first), ())
+    return any(not accents_conflict(first, form) for form in forms)
+
+
+class BareNames:
+    """Finds and vets bare unit names for one deployment (immutable)."""
+
+    def __init__(self, gazetteer: Gazetteer, province_code: str | None) -> None:
+        self._g = gazetteer
+        self._lex = gazetteer.lexicon
+        self._home = province_code
+        self._index = bare_index(gazetteer)
+
+    def add(self, doc: Doc, found: Sequence[Mention]) -> list[Mention]:
+        """`found` plus the bare names that survive their context."""
+        taken = {k for m in found for k in range(m.tok_start, m.tok_end)}
+        bare: list[Mention] = []
+        i = 0
+        while i < len(doc.toks) and len(bare) < _MAX_BARE:
+            m = None if i in taken else self._at(doc, i, taken)
+            bare += [m] if m else []
+            i = m.tok_end if m else i + 1
+        return [*found, *self._settle(bare, found)] if bare else list(found)
+
+    # ------------------------------------------------------------- scanning
+    def _at(self, doc: Doc, i: int, taken: set[int]) -> Mention | None:
+        toks = doc.toks
+        for size in self._index.starts.get(toks[i].text, ()):
+            end = i + size
+            if end > len(toks) or any(t.hard for t in toks[i + 1 : end]):
+                continue
+            if taken.intersection(range(i, end)):
+                continue
+            refs = self._index.refs.get("".join(t.text for t in toks[i:end]), ())
+            found = self._judge(doc, i, end, refs, taken) if refs else None
+            if found:
+                return found
+        return None
+
+    def _judge(
+        self, doc: Doc, i: int, end: int, refs: Sequence[NameRef], taken: set[int]
+    ) -> Mention | None:
+        toks = doc.toks
+        if not doc.lower_mode and not all(t.cap for t in toks[i:end]):
+            return None
+        if doc.lower_mode and (end - i < 2 or phrase_len(self._lex, doc, i, "common_phrase")):
+            return None
+        context = self._context(doc, i, taken)
+        if context == "block" or (not doc.lower_mode and self._runs_on(doc, end, taken)):
+            return None
+        kept, penalty = _by_accent(doc, i, end, refs)
+        segment = (i == 0 or toks[i].hard) and (end == len(toks) or toks[end].hard)
+        if doc.lower_mode or end - i == 1 or (context == "" and not segment):
+            kept = [r for r in kept if r.level == "D"]  # a ward name needs a cue
+        if not kept or (doc.lower_mode and len({self._prov(r) for r in kept}) > 1):
+            return None
+        penalty *= _LOWER if doc.lower_mode else _CAPITALISED
+        soft = context == "landmark"
+        penalty *= _SOFT if soft else 1.0
+        surface = span_text(doc, i, end)
+        group = "D" if any(r.level == "D" for r in kept) else "W"
+        return Mention(i, end, group, tuple(kept), penalty, surface, bare=True, soft=soft)
+
+    def _context(self, doc: Doc, i: int, taken: set[int]) -> str:
+        """What the words right before token i make of a name there:
+        "block", "landmark", "cue" (a locative word, a unit mention) or ""."""
+        toks = doc.toks
+        if i == 0 or toks[i].hard:
+            return ""
+        if i - 1 in taken:
+            return "cue"  # "P.9 Phú Nhuận", "Cần Thơ Ninh Kiều"
+        for j in range(max(0, i - self._lex.max_phrase), i):
+            if any(t.hard for t in toks[j + 1 : i]):
+                continue
+            for group, label in _CONTEXT_GROUPS:
+                if phrase_len(self._lex, doc, j, group) == i - j:
+                    return label
+        prev = toks[i - 1]
+        if prev.text.isdigit():
+            return "block"  # "45 Điện Biên Phủ": a house number and a street
+        if not prev.cap or _upper(doc, i - 1):
+            return ""
+        if i - 1 == 0 or prev.hard:  # "Ở Hóc Môn", "Đèo Bảo Lộc"; not "Nguyễn Văn Giang"
+            return "block" if phrase_len(self._lex, doc, i - 1, "surname") else ""
+        return "" if self._after_street_name(doc, i - 1) else "block"
+
+    def _after_street_name(self, doc: Doc, k: int) -> bool:
+        """ "đường Trần Phú Nha Trang": a street name of two words or more, then the place."""
+        toks = doc.toks
+        start = k
+        while start > 0 and toks[start - 1].cap and not toks[start].hard:
+            start -= 1
+        if k - start < 1 or start == 0 or toks[start].hard:
+            return False
+        return any(
+            phrase_len(self._lex, doc, j, "street") == start - j
+            for j in range(max(0, start - self._lex.max_phrase), start)
+        )
+
+    def _runs_on(self, doc: Doc, end: int, taken: set[int]) -> bool:
+        """The name goes on with another capitalised word ("Hải Châu Tower")."""
+        if end >= len(doc.toks) or end in taken:
+            return False
+        nxt = doc.toks[end]
+        return nxt.cap and not nxt.hard and not nxt.glued and not _upper(doc, end)
+
+    # -------------------------------------------------------------- settling
+    def _settle(self, bare: Sequence[Mention], found: Sequence[Mention]) -> list[Mention]:
+        provinces = {self._prov(r) for m in found if m.group == "P" for r in m.refs}
+        ward_named = any(m.group == "W" for m in found)
+        settled = [self._reading(m, provinces) for m in bare]
+        kept = [m for m in settled if m and not (ward_named and m.group == "W")]
+        districts = {r.code for m in (*found, *kept) if m.group == "D" for r in m.refs}
+        return [
+            m
+            for m in kept
+            if m.group != "W" or not districts or any(self._in(r, districts) for r in m.refs)
+        ]
+
+    def _reading(self, m: Mention, provinces: set[str]) -> Mention | None:
+        refs = list(m.refs)
+        if provinces:
+            refs = [r for r in refs if self._prov(r) in provinces]
+        elif m.soft:
+            refs = [r for r in refs if self._prov(r) == self._home] or refs
+        if not refs or (m.soft and len({self._prov(r) for r in refs}) > 1):
+            return None
+        districts = [r for r in refs if r.level == "D"]
+        wards = [r for r in refs if r.level != "D"]
+        if districts and not self._home_commune_wins(districts, wards):
+            zone = self._zone(districts, wards)
+            if zone:
+                return replace(m, group="W", refs=(zone,))
+            return replace(m, group="D", refs=tuple(districts))
+        wards = [r for r in wards if self._prov(r) == self._home] or wards
+        if not wards or len({self._prov(r) for r in wards}) > 1:
+            return None
+        return replace(m, group="W", refs=tuple(wards))
+
+    def _home_commune_wins(self, districts: Iterable[NameRef], wards: Iterable[NameRef]) -> bool:
+        """ "Tân Phú" in Vĩnh Long: the province's own commune, not the districts elsewhere."""
+        home = self._home
+        if home is None or any(self._prov(r) == home for r in districts):
+            return False
+        return any(r.level == "C" and self._prov(r) == home for r in wards)
+
+    def _zone(self, districts: Sequence[NameRef], wards: Iterable[NameRef]) -> NameRef | None:
+        """ "Phú Quốc": the special zone that took over the island district of that name."""
+        if len(districts) != 1:
+            return None
+        own = self._g.district_communes.get(districts[0].code, frozenset())
+        zones = [r for r in wards if r.level == "C" and r.kind == "dackhu" and r.code in own]
+        return zones[0] if len(zones) == 1 else None
+
+    def _in(self, ref: NameRef, districts: set[str]) -> bool:
+        g = self._g
+        if ref.level == "W":
+            return g.old_wards[ref.code].district_code in districts
+        return any(ref.code in g.district_communes.get(d, ()) for d in districts)
+
+    def _prov(self, ref: NameRef) -> str:
+        return self._g.province_of(ref).code
+
+
+def _by_accent(
+    doc: Doc, start: int, end: int, refs: Sequence[NameRef]
+) -> tuple[list[NameRef], float]:
+    """Names whose diacritics fit the written ones; exact ones when the writer uses them."""
+    written = span_text(doc, start, end)
+    fitting = [r for r in refs if not r.canonical or not accents_conflict(written, r.canonical)]
+    exact = [r for r in fitting if r.canonical and not accents_conflict(r.canonical, written)]
+    if doc.accented and exact:
+        return exact, 1.0
+    return fitting, _UNACCENTED if doc.accented else 1.0
+
+
+def _upper(doc: Doc, k: int) -> bool:
+    """An all-capitals word ("KCN", "TP", "UBND"): an abbreviation, not a name."""
+    tok = doc.toks[k]
+    word = doc.text[tok.start : tok.end]
+    return len(word) > 1 and word.isupper()
