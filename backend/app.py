@@ -10,6 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from backend.channels import routes as channel_routes
+from backend.channels.pipeline import Pipeline
+from backend.channels.registry import Channels, build_channels
 from backend.conversations.service import ChatContext, bot_config
 from backend.db import make_engine, make_session_factory
 from backend.errors import DomainError
@@ -20,8 +23,10 @@ from nlu import Nlu, load_nlu
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 
-def create_app(settings: Settings | None = None, nlu: Nlu | None = None) -> FastAPI:
-    """Build the app; tests pass their own settings and an already loaded NLU."""
+def create_app(
+    settings: Settings | None = None, nlu: Nlu | None = None, channels: Channels | None = None
+) -> FastAPI:
+    """Build the app; tests pass their own settings, a loaded NLU and fake-backed channels."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -34,11 +39,18 @@ def create_app(settings: Settings | None = None, nlu: Nlu | None = None) -> Fast
             nlu=nlu or load_nlu_for(settings),
             bot=bot_config(settings),
         )
+        wired = channels or build_channels(settings)
+        app.state.webhook_adapters = wired.webhook
+        app.state.public_urls = wired.public_urls
+        app.state.pipeline = Pipeline(app.state.sessions, app.state.chat, wired.senders)
+        app.state.pipeline.start()
         yield
+        await app.state.pipeline.stop()
         engine.dispose()
 
     app = FastAPI(title="PAHT Gateway", version="0.1.0", lifespan=lifespan)
     app.include_router(web_routes.router)
+    app.include_router(channel_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(DomainError)

@@ -1,5 +1,6 @@
 """Imports every model module so that `Base.metadata` is complete (Alembic, tests)."""
 
+from backend.channels.models import InboxMessage
 from backend.citizens.models import ChannelIdentity, Citizen
 from backend.conversations.models import Conversation, ConversationEvent, InboundMessage
 from backend.db import Base
@@ -15,6 +16,7 @@ __all__ = [
     "ConversationEvent",
     "DailyCounter",
     "InboundMessage",
+    "InboxMessage",
     "OutboxMessage",
     "Report",
     "ReportEvent",

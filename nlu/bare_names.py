@@ -43,14 +43,15 @@ from nlu.mentions import Mention
 from nlu.tokens import Doc, phrase_len, span_text
 
 _MAX_BARE = 12
-_CAPITALISED, _LOWER, _SOFT, _UNACCENTED = 0.85, 0.75, 0.9, 0.8
+_CAPITALISED, _LOWER, _SOFT, _UNACCENTED, _PREFERRED = 0.85, 0.75, 0.9, 0.8, 0.8
 # Words before a name, longest first within a start position: what they make of it.
 _CONTEXT_GROUPS = (
+    ("name_blocker", "block"),
+    ("water", "water"),
     ("landmark", "landmark"),
     ("street", "block"),
     ("number", "block"),
     ("subunit", "block"),
-    ("name_blocker", "block"),
     ("preposition", "cue"),
     ("locative", "cue"),
 )
@@ -58,33 +59,49 @@ _CONTEXT_GROUPS = (
 
 @dataclass(frozen=True)
 class BareIndex:
-    """Folded key -> the units a bare name may stand for; first token -> name lengths."""
+    """Folded words -> the units a bare name may stand for; first word -> name lengths;
+    older district names -> the spelling they are checked against."""
 
     refs: Mapping[str, tuple[NameRef, ...]]
     starts: Mapping[str, tuple[int, ...]]
+    spelled: Mapping[NameRef, str]
 
 
 @cache
 def bare_index(g: Gazetteer) -> BareIndex:
-    """Old districts (also their older names) and multi-word ward/commune names (once)."""
+    """Old districts (also their older names) and multi-word ward/commune names (once).
+
+    Keys keep the spaces ("son ha"), so "so nha" is not Sơn Hà. An older district
+    name borrows the diacritics of a unit of that name in the same province
+    ("Cửa Lò"); without one it is left out."""
     surnames = g.lexicon.words["surname"]
     refs: dict[str, list[NameRef]] = defaultdict(list)
     starts: dict[str, set[int]] = defaultdict(set)
+    spelled: dict[NameRef, str] = {}
     for key, cands in g.unit_index.items():
         if key.isdigit() or key in g.lexicon.bare_unit_blocklist:
             continue
-        words = next((tokens_of(fold(r.canonical)) for r in cands if r.canonical), [])
-        if not words or "".join(words) != key:
-            continue
         for r in cands:
-            if r.level == "D" or (len(words) > 1 and not _person(r.canonical, surnames)):
-                refs[key].append(r)
-        if key in refs:
-            starts[words[0]].add(len(words))
+            name = r.canonical or _borrowed(g, r, cands)
+            if not r.canonical and any(g.province_of(o) != g.province_of(r) for o in cands):
+                continue  # "Tân Thành" (merged into Phú Mỹ): too many other places
+            words = tokens_of(fold(name))
+            if words and (r.level == "D" or (len(words) > 1 and not _person(name, surnames))):
+                refs[" ".join(words)].append(r)
+                starts[words[0]].add(len(words))
+                spelled.update({r: name} if not r.canonical else {})
     return BareIndex(
-        MappingProxyType({k: tuple(v) for k, v in refs.items()}),
+        MappingProxyType({k: tuple(dict.fromkeys(v)) for k, v in refs.items()}),
         MappingProxyType({k: tuple(sorted(v, reverse=True)) for k, v in starts.items()}),
+        MappingProxyType(spelled),
     )
+
+
+def _borrowed(g: Gazetteer, ref: NameRef, cands: Iterable[NameRef]) -> str:
+    if ref.level != "D":
+        return ""
+    home = g.province_of(ref).code
+    return next((r.canonical for r in cands if r.canonical and g.province_of(r).code == home), "")
 
 
 def _person(canonical: str, surnames: Mapping[str, tuple[str, ...]]) -> bool:
@@ -123,34 +140,38 @@ class BareNames:
                 continue
             if taken.intersection(range(i, end)):
                 continue
-            refs = self._index.refs.get("".join(t.text for t in toks[i:end]), ())
-            found = self._judge(doc, i, end, refs, taken) if refs else None
-            if found:
-                return found
+            refs = self._index.refs.get(" ".join(t.text for t in toks[i:end]), ())
+            if refs:  # the longest name or none: "Tân Sơn Nhất" is not Tân Sơn
+                return self._judge(doc, i, end, refs, taken)
         return None
 
     def _judge(
         self, doc: Doc, i: int, end: int, refs: Sequence[NameRef], taken: set[int]
     ) -> Mention | None:
         toks = doc.toks
-        if not doc.lower_mode and not all(t.cap for t in toks[i:end]):
-            return None
-        if doc.lower_mode and (end - i < 2 or phrase_len(self._lex, doc, i, "common_phrase")):
+        one_word = end - i == 1
+        if doc.lower_mode:
+            if one_word or phrase_len(self._lex, doc, i, "common_phrase"):
+                return None
+        elif not all(t.cap for t in toks[i:end]) or self._runs_on(doc, end, taken):
             return None
         context = self._context(doc, i, taken)
-        if context == "block" or (not doc.lower_mode and self._runs_on(doc, end, taken)):
-            return None
-        kept, penalty = _by_accent(doc, i, end, refs)
         segment = (i == 0 or toks[i].hard) and (end == len(toks) or toks[end].hard)
-        if doc.lower_mode or end - i == 1 or (context == "" and not segment):
-            kept = [r for r in kept if r.level == "D"]  # a ward name needs a cue
+        if context == "block" or (
+            (doc.lower_mode or one_word) and context == "" and not segment
+        ):
+            return None  # without capitals or with one word: only after a cue
+        kept, penalty = _by_accent(doc, i, end, refs, self._index.spelled)
+        if one_word and (penalty < 1.0 or not doc.accented):  # "Chu tịch" is not Chũ
+            kept = [r for r in kept if fold(r.canonical) == r.canonical.lower()]
+        if doc.lower_mode or one_word or context == "water" or (context == "" and not segment):
+            kept = [r for r in kept if r.level == "D" or r.kind == "dackhu"]  # wards need a cue
         if not kept or (doc.lower_mode and len({self._prov(r) for r in kept}) > 1):
             return None
-        penalty *= _LOWER if doc.lower_mode else _CAPITALISED
-        soft = context == "landmark"
-        penalty *= _SOFT if soft else 1.0
-        surface = span_text(doc, i, end)
+        soft = context in ("landmark", "water")
+        penalty *= (_LOWER if doc.lower_mode else _CAPITALISED) * (_SOFT if soft else 1.0)
         group = "D" if any(r.level == "D" for r in kept) else "W"
+        surface = span_text(doc, i, end)
         return Mention(i, end, group, tuple(kept), penalty, surface, bare=True, soft=soft)
 
     def _context(self, doc: Doc, i: int, taken: set[int]) -> str:
@@ -165,16 +186,26 @@ class BareNames:
             if any(t.hard for t in toks[j + 1 : i]):
                 continue
             for group, label in _CONTEXT_GROUPS:
-                if phrase_len(self._lex, doc, j, group) == i - j:
+                if phrase_len(self._lex, doc, j, group) == i - j and self._plain(doc, j, i, group):
                     return label
         prev = toks[i - 1]
-        if prev.text.isdigit():
-            return "block"  # "45 Điện Biên Phủ": a house number and a street
-        if not prev.cap or _upper(doc, i - 1):
+        if prev.text.isdigit():  # "45 Điện Biên Phủ": a house number and a street
+            return "" if self._ends_phrase(doc, i - 1, "subunit") else "block"  # "thôn 3 Đức Phổ"
+        if not prev.cap or _upper(doc, i - 1) or not _spaced(doc, i):
             return ""
         if i - 1 == 0 or prev.hard:  # "Ở Hóc Môn", "Đèo Bảo Lộc"; not "Nguyễn Văn Giang"
             return "block" if phrase_len(self._lex, doc, i - 1, "surname") else ""
         return "" if self._after_street_name(doc, i - 1) else "block"
+
+    def _plain(self, doc: Doc, j: int, i: int, group: str) -> bool:
+        """Without diacritics "co", "di", "ba" are not surely "cô", "dì", "bà", nor a
+        capitalised "Dinh" "đình": one-word titles count only in text with diacritics,
+        one-word landmarks only in lower case ("cho Long Xuyen")."""
+        if doc.accented or i - j > 1 or group not in ("name_blocker", "landmark", "water"):
+            return True
+        if any(fold(f) == f.lower() for f in self._lex.words[group][doc.toks[j].text]):
+            return True
+        return group != "name_blocker" and (not doc.toks[j].cap or j == 0 or doc.toks[j].hard)
 
     def _after_street_name(self, doc: Doc, k: int) -> bool:
         """ "đường Trần Phú Nha Trang": a street name of two words or more, then the place."""
@@ -184,9 +215,14 @@ class BareNames:
             start -= 1
         if k - start < 1 or start == 0 or toks[start].hard:
             return False
+        return self._ends_phrase(doc, start, "street")
+
+    def _ends_phrase(self, doc: Doc, k: int, group: str) -> bool:
+        """A lexicon phrase of `group` ends right before token k."""
         return any(
-            phrase_len(self._lex, doc, j, "street") == start - j
-            for j in range(max(0, start - self._lex.max_phrase), start)
+            phrase_len(self._lex, doc, j, group) == k - j
+            for j in range(max(0, k - self._lex.max_phrase), k)
+            if not any(t.hard for t in doc.toks[j + 1 : k])
         )
 
     def _runs_on(self, doc: Doc, end: int, taken: set[int]) -> bool:
@@ -194,13 +230,14 @@ class BareNames:
         if end >= len(doc.toks) or end in taken:
             return False
         nxt = doc.toks[end]
-        return nxt.cap and not nxt.hard and not nxt.glued and not _upper(doc, end)
+        return nxt.cap and _spaced(doc, end) and not _upper(doc, end)
 
     # -------------------------------------------------------------- settling
     def _settle(self, bare: Sequence[Mention], found: Sequence[Mention]) -> list[Mention]:
         provinces = {self._prov(r) for m in found if m.group == "P" for r in m.refs}
         ward_named = any(m.group == "W" for m in found)
-        settled = [self._reading(m, provinces) for m in bare]
+        named = {r.code for m in found if m.group == "D" for r in m.refs if r.level == "D"}
+        settled = [self._in_named(m, named) or self._reading(m, provinces) for m in bare]
         kept = [m for m in settled if m and not (ward_named and m.group == "W")]
         districts = {r.code for m in (*found, *kept) if m.group == "D" for r in m.refs}
         return [
@@ -209,17 +246,19 @@ class BareNames:
             if m.group != "W" or not districts or any(self._in(r, districts) for r in m.refs)
         ]
 
+    def _in_named(self, m: Mention, districts: set[str]) -> Mention | None:
+        """ "Long Mỹ, Mang Thít": a ward of the district the text names."""
+        inside = [r for r in m.refs if r.level != "D" and self._in(r, districts)]
+        return replace(m, group="W", refs=tuple(inside)) if inside else None
+
     def _reading(self, m: Mention, provinces: set[str]) -> Mention | None:
-        refs = list(m.refs)
-        if provinces:
-            refs = [r for r in refs if self._prov(r) in provinces]
-        elif m.soft:
-            refs = [r for r in refs if self._prov(r) == self._home] or refs
-        if not refs or (m.soft and len({self._prov(r) for r in refs}) > 1):
+        refs = [r for r in m.refs if self._prov(r) in provinces] if provinces else list(m.refs)
+        if not refs:
             return None
         districts = [r for r in refs if r.level == "D"]
         wards = [r for r in refs if r.level != "D"]
-        if districts and not self._home_commune_wins(districts, wards):
+        preferred = bool(districts) and self._home_commune_wins(districts, wards)
+        if districts and not preferred:
             zone = self._zone(districts, wards)
             if zone:
                 return replace(m, group="W", refs=(zone,))
@@ -227,7 +266,8 @@ class BareNames:
         wards = [r for r in wards if self._prov(r) == self._home] or wards
         if not wards or len({self._prov(r) for r in wards}) > 1:
             return None
-        return replace(m, group="W", refs=tuple(wards))
+        penalty = m.penalty * (_PREFERRED if preferred else 1.0)
+        return replace(m, group="W", refs=tuple(wards), penalty=penalty)
 
     def _home_commune_wins(self, districts: Iterable[NameRef], wards: Iterable[NameRef]) -> bool:
         """ "Tân Phú" in Vĩnh Long: the province's own commune, not the districts elsewhere."""
@@ -255,15 +295,22 @@ class BareNames:
 
 
 def _by_accent(
-    doc: Doc, start: int, end: int, refs: Sequence[NameRef]
+    doc: Doc, start: int, end: int, refs: Sequence[NameRef], spelled: Mapping[NameRef, str]
 ) -> tuple[list[NameRef], float]:
     """Names whose diacritics fit the written ones; exact ones when the writer uses them."""
     written = span_text(doc, start, end)
-    fitting = [r for r in refs if not r.canonical or not accents_conflict(written, r.canonical)]
-    exact = [r for r in fitting if r.canonical and not accents_conflict(r.canonical, written)]
+    names = {r: r.canonical or spelled[r] for r in refs}
+    fitting = [r for r in refs if not accents_conflict(written, names[r])]
+    exact = [r for r in fitting if not accents_conflict(names[r], written)]
     if doc.accented and exact:
         return exact, 1.0
     return fitting, _UNACCENTED if doc.accented else 1.0
+
+
+def _spaced(doc: Doc, k: int) -> bool:
+    """Only spaces between tokens k-1 and k (not "Ninh Kiều - Ô Môn", "p9")."""
+    gap = doc.text[doc.toks[k - 1].end : doc.toks[k].start]
+    return bool(gap) and gap.isspace()
 
 
 def _upper(doc: Doc, k: int) -> bool:

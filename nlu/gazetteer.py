@@ -213,7 +213,7 @@ def _load_lexicon(raw: Mapping[str, Any]) -> Lexicon:
     kinds = {" ".join(tokens_of(fold(k))): frozenset(v) for k, v in prefixes.items()}
     groups = (
         *("street", "number", "subunit", "landmark", "preposition", "stop", "accented_stop"),
-        *("name_blocker", "locative", "common_phrase", "surname"),
+        *("name_blocker", "locative", "water", "common_phrase", "surname"),
     )
     words = {"prefix": _phrases(prefixes), **{g: _phrases(raw[f"{g}_words"]) for g in groups}}
     longest = max(len(p.split()) for table in words.values() for p in table)

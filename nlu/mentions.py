@@ -85,7 +85,7 @@ class MentionScanner:
                 continue
             key = "".join(t.text for t in doc.toks[j:end])
             refs = self._g.unit_index.get(key, ()) + self._g.province_index.get(key, ())
-            chosen, penalty = _by_kind(refs, kinds, key.isdigit())
+            chosen, penalty = _by_kind(refs, kinds, key.isdigit() or end - j == 1)
             if chosen:
                 chosen, penalty = self._by_accent(doc, j, end, chosen, penalty)
                 group = _GROUP_OF[chosen[0].level]
@@ -151,13 +151,18 @@ class MentionScanner:
             if not 2 <= e - s <= self._g.max_name_tokens or taken & set(range(s, e)):
                 continue
             key = "".join(t.text for t in doc.toks[s:e])
+            every = self._g.unit_index.get(key, ())
             refs = tuple(
                 r
-                for r in self._g.unit_index.get(key, ())
+                for r in every
                 if r.canonical
                 and self._prov(r) in allowed
                 and not accents_conflict(span_text(doc, s, e), r.canonical)
             )
+            if all(r.level == "W" for r in refs) and any(
+                r.level == "D" and self._prov(r) not in allowed for r in every
+            ):
+                continue  # ", Phú Nhuận,": the district elsewhere, see `nlu.bare_names`
             if refs:
                 group = "W" if any(r.level in ("W", "C") for r in refs) else "D"
                 refs = tuple(r for r in refs if _GROUP_OF[r.level] == group)
@@ -169,9 +174,10 @@ class MentionScanner:
 
 
 def _by_kind(
-    refs: Sequence[NameRef], kinds: frozenset[str], numeric: bool
+    refs: Sequence[NameRef], kinds: frozenset[str], strict: bool
 ) -> tuple[tuple[NameRef, ...], float]:
-    """Refs whose unit kind fits the prefix; other kinds of the same level cost 15 %."""
+    """Refs whose unit kind fits the prefix; other kinds of the same level cost 15 %,
+    except for numbers and one-word names ("xã cho người" is not thị trấn Chờ)."""
     exact = tuple(
         r
         for r in refs
@@ -180,7 +186,7 @@ def _by_kind(
     if exact:
         return tuple(r for r in exact if r.level in ("P", "OP")) or exact, 1.0
     levels = {k.split(":")[0] for k in kinds}
-    loose = tuple(r for r in refs if not numeric and _GROUP_OF[r.level] in levels)
+    loose = tuple(r for r in refs if not strict and _GROUP_OF[r.level] in levels)
     return loose, 0.85
 
 

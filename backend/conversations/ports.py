@@ -11,15 +11,11 @@ from sqlalchemy.orm import Session
 from backend.citizens.models import Citizen
 from backend.citizens.service import remember_contact
 from backend.conversations.models import Conversation
-from backend.notifications.models import OUTBOX_INLINE, OUTBOX_PENDING
-from backend.notifications.service import enqueue
 from backend.reports import service as reports
 from backend.reports.schemas import MediaIn, ReportCreate
 from backend.reports.workflow import label
 from backend.settings import Settings
 from bot.commands import CreateReport, ReportCreated, StatusFound, StatusNotFound
-
-INLINE_CHANNELS = frozenset({"web"})  # replies travel in the webhook response
 
 
 @dataclass
@@ -65,26 +61,11 @@ class DbReports:
         )
         tz = ZoneInfo(self.settings.timezone)
         category = self.settings.category(report.category)
-        self._notify_received(report.id, report.code)
         return ReportCreated(
             code=report.code,
             due=report.due_at.astimezone(tz).date(),
             category_name=category.name if category else None,
             urgent=report.urgent,
-        )
-
-    def _notify_received(self, report_id: int, code: str) -> None:
-        channel = self.conversation.channel
-        enqueue(
-            self.session,
-            key=f"report:{report_id}:received",
-            channel=channel,
-            recipient=self.conversation.external_user_id,
-            kind="report_received",
-            payload={"code": code},
-            report_id=report_id,
-            now=self.now,
-            status=OUTBOX_INLINE if channel in INLINE_CHANNELS else OUTBOX_PENDING,
         )
 
     def lookup_status(self, code: str) -> StatusFound | StatusNotFound:

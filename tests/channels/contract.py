@@ -39,7 +39,10 @@ REPLIES = {
     "text": Reply(text="Đã tiếp nhận phản ánh của bạn. Mã phản ánh: 202611230001."),
     "two_buttons": Reply(
         text="Bạn có đồng ý công khai không?",
-        buttons=(Button(title="Có", payload="/public:yes"), Button(title="Không", payload="/public:no")),
+        buttons=(
+            Button(title="Có", payload="/public:yes"),
+            Button(title="Không", payload="/public:no"),
+        ),
     ),
     "many_buttons": Reply(
         text="Bạn muốn sửa thông tin nào?",
@@ -53,7 +56,9 @@ REPLIES = {
 
 
 class AdapterContract:
-    def test_signed_request_is_accepted(self, adapter: ChannelAdapter, text_request: RawRequest) -> None:
+    def test_signed_request_is_accepted(
+        self, adapter: ChannelAdapter, text_request: RawRequest
+    ) -> None:
         adapter.verify(text_request)
 
     def test_forged_or_missing_signature_is_refused(
@@ -80,7 +85,9 @@ class AdapterContract:
             adapter.parse(malformed_request)
 
     @pytest.mark.parametrize("kind", sorted(REPLIES))
-    def test_every_reply_kind_renders_within_limits(self, adapter: ChannelAdapter, kind: str) -> None:
+    def test_every_reply_kind_renders_within_limits(
+        self, adapter: ChannelAdapter, kind: str
+    ) -> None:
         reply = REPLIES[kind]
         outgoing = adapter.render([reply], "recipient-1")
         assert outgoing, "every reply produces at least one provider call"
@@ -95,7 +102,12 @@ class AdapterContract:
 
     @pytest.mark.parametrize(
         ("status", "body", "expected"),
-        [(429, b"", RateLimited), (500, b"", Transient), (503, b"", Transient), (400, b"", BadRequest)],
+        [
+            (429, b"", RateLimited),
+            (500, b"", Transient),
+            (503, b"", Transient),
+            (400, b"", BadRequest),
+        ],
     )
     async def test_provider_http_errors_map_to_the_error_family(
         self, send_failure: SendFailure, status: int, body: bytes, expected: type[Exception]

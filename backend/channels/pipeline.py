@@ -1,0 +1,67 @@
+"""The in-process pipeline of the embedded default: inbox → bot → outbox → providers.
+
+One asyncio task started with the app: it handles stored webhook messages
+(in a worker thread, the database code is synchronous) and then sends what
+the outbox holds. A webhook wakes it at once; otherwise it looks every second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.channels.service import process_pending
+from backend.conversations.service import ChatContext
+from backend.db import utcnow
+from backend.notifications.dispatcher import dispatch_once
+from channels.base import ChannelAdapter
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        ctx: ChatContext,
+        adapters: Mapping[str, ChannelAdapter],
+        idle_seconds: float = 1.0,
+    ) -> None:
+        self.factory, self.ctx, self.adapters = factory, ctx, adapters
+        self.idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Handle what is stored and send what is due; returns the work done."""
+        handled = await asyncio.to_thread(process_pending, self.factory, ctx=self.ctx, now=utcnow())
+        sent = await dispatch_once(self.factory, self.adapters, clock=utcnow)
+        return handled + sent
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                busy = await self.run_once()
+            except Exception:
+                log.exception("pipeline round failed")
+                busy = 0
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+                self._wake.clear()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="paht-pipeline")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,83 @@
+"""Webhook routes of the push channels: verify, parse, store, acknowledge; the bot runs after.
+
+A forged or missing signature is refused with 403 and nothing is stored; a
+body that is not the provider's format gets 400 (providers that would retry a
+4xx forever are acknowledged with 200 and the body is only logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from backend.channels.service import store_inbound
+from backend.db import unit_of_work, utcnow
+from channels.base import ChannelAdapter, PayloadError, RawRequest, SignatureError
+
+router = APIRouter(tags=["channels"])
+log = logging.getLogger(__name__)
+
+# adapter key → webhook path (the URL to register with each provider).
+WEBHOOK_PATHS = {
+    "zalo": "/channels/zalo/webhook",
+    "telegram": "/channels/telegram/webhook",
+    "sms_twilio": "/channels/sms/twilio",
+    "sms_gateway": "/channels/sms/gateway",
+}
+ACK_MALFORMED = {"telegram", "zalo"}  # they retry non-2xx answers
+
+
+async def raw_request(request: Request, public_url: str | None = None) -> RawRequest:
+    """The request as adapters see it; `public_url` is the URL the provider signed (proxies)."""
+    return RawRequest(
+        method=request.method,
+        url=public_url or str(request.url),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=await request.body(),
+        query=dict(request.query_params),
+    )
+
+
+async def receive(request: Request, key: str) -> JSONResponse:
+    adapters: dict[str, ChannelAdapter] = request.app.state.webhook_adapters
+    adapter = adapters.get(key)
+    if adapter is None:
+        raise HTTPException(status_code=404, detail=f"channel '{key}' is not configured")
+    public_urls: dict[str, str] = request.app.state.public_urls
+    raw = await raw_request(request, public_urls.get(key))
+    try:
+        adapter.verify(raw)
+    except SignatureError as exc:
+        log.warning("%s webhook refused: %s", key, exc)
+        raise HTTPException(status_code=403, detail="invalid signature") from exc
+    try:
+        messages = adapter.parse(raw)
+    except PayloadError as exc:
+        log.warning("%s webhook malformed: %s", key, exc)
+        if key in ACK_MALFORMED:
+            return JSONResponse({"status": "ignored"})
+        raise HTTPException(status_code=400, detail=f"malformed payload: {exc}") from exc
+    if messages:
+        await asyncio.to_thread(_store, request, messages)
+        request.app.state.pipeline.wake()
+    return JSONResponse({"status": "ok"})
+
+
+def _store(request: Request, messages: list) -> None:  # type: ignore[type-arg]
+    with unit_of_work(request.app.state.sessions) as session:
+        store_inbound(session, messages=messages, now=utcnow())
+
+
+def _route(key: str):  # type: ignore[no-untyped-def]
+    async def webhook(request: Request) -> JSONResponse:
+        return await receive(request, key)
+
+    webhook.__name__ = f"{key}_webhook"
+    return webhook
+
+
+for _key, _path in WEBHOOK_PATHS.items():
+    router.add_api_route(_path, _route(_key), methods=["POST"], name=f"{_key}_webhook")
