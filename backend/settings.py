@@ -111,6 +111,7 @@ class Settings(BaseSettings):
     holidays: list[date] = Field(default_factory=list)
     urgent_deadline_hours: int = Field(default=24, ge=1, le=168)
     max_message_chars: int = Field(default=4000, ge=100, le=20000)
+    rate_limit_per_minute: int = Field(default=20, ge=1, le=1000)
     nlu: NluSettings = Field(default_factory=NluSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)

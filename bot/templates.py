@@ -298,3 +298,12 @@ def add_info_unsupported() -> Reply:
 
 def rating_thanks() -> Reply:
     return Reply(text="Cảm ơn bạn đã đánh giá. Ý kiến của bạn giúp chúng tôi phục vụ tốt hơn.")
+
+
+def flood_reply() -> Reply:
+    return Reply(
+        text=(
+            "Bạn đã gửi nhiều tin nhắn trong thời gian ngắn. Vui lòng đợi một phút rồi gửi tiếp; "
+            "các tin nhắn vừa rồi chưa được xử lý."
+        )
+    )

@@ -123,28 +123,22 @@ class BareNames:
     def add(self, doc: Doc, found: Sequence[Mention]) -> list[Mention]:
         """`found` plus the bare names that survive their context."""
         taken = {k for m in found for k in range(m.tok_start, m.tok_end)}
+        words = [t.text for t in doc.toks]
+        reach = _reach(doc, taken)
         bare: list[Mention] = []
         i = 0
-        while i < len(doc.toks) and len(bare) < _MAX_BARE:
-            m = None if i in taken else self._at(doc, i, taken)
+        while i < len(words) and len(bare) < _MAX_BARE:
+            m = None
+            for size in self._index.starts.get(words[i], ()):
+                refs = self._index.refs.get(" ".join(words[i : i + size]), ())
+                if i + size <= reach[i] and refs:  # the longest name only: not "Tân Sơn" Nhất
+                    m = self._judge(doc, i, i + size, refs, taken)
+                    break
             bare += [m] if m else []
             i = m.tok_end if m else i + 1
         return [*found, *self._settle(bare, found)] if bare else list(found)
 
     # ------------------------------------------------------------- scanning
-    def _at(self, doc: Doc, i: int, taken: set[int]) -> Mention | None:
-        toks = doc.toks
-        for size in self._index.starts.get(toks[i].text, ()):
-            end = i + size
-            if end > len(toks) or any(t.hard for t in toks[i + 1 : end]):
-                continue
-            if taken.intersection(range(i, end)):
-                continue
-            refs = self._index.refs.get(" ".join(t.text for t in toks[i:end]), ())
-            if refs:  # the longest name or none: "Tân Sơn Nhất" is not Tân Sơn
-                return self._judge(doc, i, end, refs, taken)
-        return None
-
     def _judge(
         self, doc: Doc, i: int, end: int, refs: Sequence[NameRef], taken: set[int]
     ) -> Mention | None:
@@ -263,7 +257,9 @@ class BareNames:
             if zone:
                 return replace(m, group="W", refs=(zone,))
             return replace(m, group="D", refs=tuple(districts))
-        wards = [r for r in wards if self._prov(r) == self._home] or wards
+        home = [r for r in wards if self._prov(r) == self._home]
+        preferred = preferred or len(home) < len(wards)  # the name is found elsewhere too
+        wards = home or wards
         if not wards or len({self._prov(r) for r in wards}) > 1:
             return None
         penalty = m.penalty * (_PREFERRED if preferred else 1.0)
@@ -292,6 +288,18 @@ class BareNames:
 
     def _prov(self, ref: NameRef) -> str:
         return self._g.province_of(ref).code
+
+
+def _reach(doc: Doc, taken: set[int]) -> list[int]:
+    """Per token, where a name starting there must end at the latest: before the next
+    hard boundary or mention (a name cannot start inside a mention)."""
+    reach = [0] * len(doc.toks)
+    limit = len(doc.toks)
+    for k in range(len(doc.toks) - 1, -1, -1):
+        limit = k if k in taken else limit
+        reach[k] = limit
+        limit = k if doc.toks[k].hard else limit
+    return reach
 
 
 def _by_accent(

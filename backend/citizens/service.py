@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.citizens.models import ChannelIdentity, Citizen
+from backend.conversations.models import Conversation
+from backend.reports.models import Report
 
 
 def citizen_for(
@@ -31,11 +33,36 @@ def citizen_for(
 
 def remember_contact(
     session: Session, *, citizen: Citizen, name: str | None, phone: str | None, now: datetime
-) -> None:
+) -> Citizen:
+    """Store the contact details; a phone already known links this person's channels.
+
+    A caller who phoned the hotline and later writes on Zalo with the same
+    number is one citizen: the newer record's identities, conversations and
+    reports move to the older one, which is returned.
+    """
+    if phone:
+        existing = session.scalar(
+            select(Citizen)
+            .where(Citizen.phone == phone, Citizen.id != citizen.id)
+            .order_by(Citizen.id)
+        )
+        if existing is not None:
+            citizen = _merge_into(session, source=citizen, target=existing)
+        citizen.phone = phone
     if name:
         citizen.name = name
-    if phone:
-        citizen.phone = phone
     if name or phone:
         citizen.updated_at = now
         session.flush()
+    return citizen
+
+
+def _merge_into(session: Session, *, source: Citizen, target: Citizen) -> Citizen:
+    for model in (ChannelIdentity, Conversation, Report):
+        session.execute(
+            update(model).where(model.citizen_id == source.id).values(citizen_id=target.id)
+        )
+    session.flush()
+    session.expire_all()  # relationships loaded before the move are stale
+    session.delete(source)
+    return target

@@ -11,15 +11,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.citizens.models import Citizen
-from backend.citizens.service import citizen_for
+from backend.citizens.service import citizen_for, remember_contact
 from backend.conversations.models import Conversation, ConversationEvent, InboundMessage
 from backend.conversations.ports import DbReports
 from backend.settings import Settings
@@ -28,6 +28,7 @@ from bot.commands import CreateReport, LookupStatus
 from bot.config import BotConfig
 from bot.messages import Inbound, Reply
 from bot.state import State
+from bot.templates import flood_reply
 from nlu import Nlu, NluResult
 
 MEDIA_CHANNELS = frozenset({"web", "zalo", "telegram"})
@@ -73,10 +74,41 @@ def handle_inbound(
     conversation = _lock_conversation(session, msg, now)
     state = _load_state(conversation)
     understood = _understand(ctx, msg)
+    if msg.contact_phone:  # shared by the channel: may link this person's other channels
+        remember_contact(
+            session,
+            citizen=conversation_citizen(session, conversation),
+            name=msg.sender_name,
+            phone=msg.contact_phone,
+            now=now,
+        )
+    recent = _recent_inbound(session, conversation, now)
+    if recent >= ctx.settings.rate_limit_per_minute:
+        replies = [flood_reply()] if recent == ctx.settings.rate_limit_per_minute else []
+    else:
+        state, replies = _run_bot(session, conversation, state, msg, understood, ctx, now)
+    _save(session, conversation, state, msg, understood, replies, now)
+    if record is not None:
+        record.conversation_id = conversation.id
+        record.replies = [r.model_dump(mode="json") for r in replies]
+    session.flush()
+    return replies
+
+
+def _run_bot(
+    session: Session,
+    conversation: Conversation,
+    state: State,
+    msg: Inbound,
+    understood: NluResult,
+    ctx: ChatContext,
+    now: datetime,
+) -> tuple[State, list[Reply]]:
     turn = dialogue.handle(state, msg, understood, now, ctx.bot)
     state, replies = turn.state, list(turn.replies)
-    citizen = conversation_citizen(session, conversation)
-    port = DbReports(session, ctx.settings, conversation, citizen, now)
+    port = DbReports(
+        session, ctx.settings, conversation, conversation_citizen(session, conversation), now
+    )
     for command in turn.commands:
         if isinstance(command, CreateReport):
             outcome: Any = port.create_report(command)
@@ -85,12 +117,23 @@ def handle_inbound(
             outcome = port.lookup_status(command.code)
         after = dialogue.on_outcome(state, outcome, ctx.bot)
         state, replies = after.state, replies + list(after.replies)
-    _save(session, conversation, state, msg, understood, replies, now)
-    if record is not None:
-        record.conversation_id = conversation.id
-        record.replies = [r.model_dump(mode="json") for r in replies]
-    session.flush()
-    return replies
+    return state, replies
+
+
+def _recent_inbound(session: Session, conversation: Conversation, now: datetime) -> int:
+    """Messages from this citizen in the last minute (flood and spam protection)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ConversationEvent)
+            .where(
+                ConversationEvent.conversation_id == conversation.id,
+                ConversationEvent.direction == "in",
+                ConversationEvent.created_at > now - timedelta(minutes=1),
+            )
+        )
+        or 0
+    )
 
 
 def _claim(session: Session, msg: Inbound, now: datetime) -> InboundMessage | None:

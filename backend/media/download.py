@@ -28,7 +28,7 @@ import asyncio
 import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 import httpx
 
@@ -77,7 +77,7 @@ class DownloadLimits:
     allowed_networks: tuple[str, ...] = ()
     """CIDRs exempt from the private-address refusal (a fake on 127.0.0.1, an internal CDN)."""
 
-    _networks: tuple[object, ...] = field(init=False, repr=False, compare=False)
+    _networks: tuple[IPv4Network | IPv6Network, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.max_bytes < 1 or self.max_redirects < 0:
@@ -87,7 +87,9 @@ class DownloadLimits:
 
     def allows(self, address: IPAddress) -> bool:
         """True if the gateway may connect to `address`."""
-        return is_public(address) or any(address in net for net in self._networks)  # type: ignore[operator]
+        return is_public(address) or any(
+            net.version == address.version and address in net for net in self._networks
+        )
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ async def download(
     headers: Mapping[str, str] | None = None,
     resolver: Resolver = system_resolver,
 ) -> Downloaded:
-    """Fetch `url` within `limits` and sniff it; raise TooLarge, UnsupportedMedia, DownloadFailed."""
+    """Fetch `url` and sniff it; raise TooLarge, UnsupportedMedia or DownloadFailed."""
     limits = limits or DownloadLimits()
     fetch = _Fetch(client, limits, auth, dict(headers or {}), resolver)
     try:
@@ -244,7 +246,7 @@ def _normalise(address: IPAddress) -> IPAddress:
 def _redirect(response: httpx.Response) -> str | None:
     if response.status_code not in _REDIRECTS:
         return None
-    location = response.headers.get("location")
+    location = str(response.headers.get("location", ""))
     if not location:
         raise DownloadFailed("redirect without a location", transient=False)
     return location

@@ -102,7 +102,7 @@ _REFUSED_PREFIXES: tuple[tuple[bytes, str], ...] = (
 )
 
 
-def sniff(data: bytes) -> Sniffed:
+def sniff(data: bytes | bytearray) -> Sniffed:
     """Identify `data` (its first `SNIFF_BYTES` are enough) or raise `UnsupportedMedia`."""
     head = bytes(data[:SNIFF_BYTES])
     found = _image(head) or _container(head) or _audio(head)
