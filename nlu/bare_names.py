@@ -1,32 +1,38 @@
 """Unit names written without a unit word: "Lê Văn Sỹ, Phú Nhuận", "ở Hóc Môn", "chợ Châu Đốc".
 
 Citizens name old districts, towns and cities bare far more often than with
-"quận"/"huyện". `BareNames.add` scans the tokens the prefixed scanner left
-(`nlu.mentions`) and returns its mentions plus the bare ones it trusts; the
-resolver (`nlu.location`) then treats them like the others, with a lower
-`penalty`.
+"quận"/"huyện". `BareNames.add` scans the tokens the other scanners left
+(`nlu.mentions`) and returns their mentions plus the bare names it trusts, as
+ordinary mentions with `bare=True` and a lower `penalty`; `nlu.location`
+resolves them like the others.
 
-What counts as a bare name:
-- Capitalised text: every word of the name capitalised, not glued to a longer
-  capitalised name ("Nguyễn Văn Giang", "Hải Châu Tower"), not after a street,
-  house number, hamlet word, person title or business word ("đường Hậu Giang",
-  "anh Vinh", "tiệm vàng Phú Quý"), not in `bare_unit_blocklist`.
-- Text without capitals: only names of two or more words whose district
-  reading is unique nationwide, and not an everyday phrase that folds like one
-  ("đi ăn" / Dĩ An, `common_phrase_words`).
-- An old district (or a one-word name, "Vinh") is enough on its own. A ward or
-  commune name needs a cue: a locative word ("ở", "tại", "gần"), its own
-  comma-separated segment, a unit mention right before it, or a landmark word
-  ("chợ Bến Thành"). Names that open with a surname ("Lê Lợi") are streets.
+Which words count (`_judge`, `_context`):
+- Capitalised text: every word of the name capitalised, not part of a longer
+  capitalised name ("Nguyễn Văn Giang", "Hải Châu Tower"; "đường Trần Phú Nha
+  Trang" is a street, then the place), not after a street, house number or
+  hamlet word, nor near a person title or business word ("đường Hậu Giang",
+  "45 Điện Biên Phủ", "anh Vinh", "tiệm vàng Phú Quý"), not in
+  `bare_unit_blocklist` (street and slogan names: "Hai Bà Trưng", "Thống Nhất").
+- Text without capitals: only old district names of two words or more held
+  by one province, after a locative word ("ở hoc mon", "qua thốt nốt") or as
+  their own comma-separated segment, and not an everyday phrase that folds
+  like one (`common_phrase_words`: "đi ăn" / Dĩ An, "văn bản" / Vân Bán).
+- A ward or commune name (two words or more, not opening with a surname: "Lê
+  Lợi" is a street) needs a cue: a locative word ("ở", "tại", "gần"), its own
+  segment, a unit mention right before it, or a landmark word ("chợ Bến
+  Thành"); after a landmark word the name also stays in the address detail
+  (`soft`). After a river or canal word ("sông Sài Gòn", "kênh Tân Hóa") only a
+  district reading counts. A one-word name ("Vinh") needs a cue and its exact
+  spelling.
 
 Readings (`_settle`): provinces named in the text keep only their units (none
-left: no evidence). An old district reading wins over ward readings (a bare
-name is a district far more often than a pre-2025 ward), except that a current
-commune of the deployment province wins over districts elsewhere. A special
-zone named like its old district ("Phú Quốc") gives the zone. Ward readings
-must fall in one province (the deployment's first), and in the districts the
-text names. After a landmark word all readings must fall in one province, and
-the words stay in the address detail (`soft`). A prefixed ward mention makes
+left: no evidence); a ward of a district the text names wins ("Long Mỹ, Mang
+Thít"). Otherwise an old district reading wins over ward readings (a bare name
+is a district far more often than a pre-2025 ward), except that a current
+commune of the deployment province wins over districts elsewhere ("Tân Phú" in
+Vĩnh Long). A special zone named like its old district ("Phú Quốc") gives the
+zone. Ward readings must fall in one province, the deployment's first (then a
+little less sure), and in the districts the text names. A prefixed ward makes
 bare ward readings redundant: they are dropped ("Nguyễn Văn Thảnh, phường 9").
 """
 
@@ -151,13 +157,11 @@ class BareNames:
             return None
         context = self._context(doc, i, taken)
         segment = (i == 0 or toks[i].hard) and (end == len(toks) or toks[end].hard)
-        if context == "block" or (
-            (doc.lower_mode or one_word) and context == "" and not segment
-        ):
+        if context == "block" or ((doc.lower_mode or one_word) and context == "" and not segment):
             return None  # without capitals or with one word: only after a cue
         kept, penalty = _by_accent(doc, i, end, refs, self._index.spelled)
         if one_word and (penalty < 1.0 or not doc.accented):  # "Chu tịch" is not Chũ
-            kept = [r for r in kept if fold(r.canonical) == r.canonical.lower()]
+            kept = [r for r in kept if r.canonical and fold(r.canonical) == r.canonical.lower()]
         if doc.lower_mode or one_word or context == "water" or (context == "" and not segment):
             kept = [r for r in kept if r.level == "D" or r.kind == "dackhu"]  # wards need a cue
         if not kept or (doc.lower_mode and len({self._prov(r) for r in kept}) > 1):
@@ -182,6 +186,8 @@ class BareNames:
             for group, label in _CONTEXT_GROUPS:
                 if phrase_len(self._lex, doc, j, group) == i - j and self._plain(doc, j, i, group):
                     return label
+        if self._named_by(doc, i):
+            return "block"  # "tiệm vàng Phú Quý", "công ty TNHH Hòa Phát"
         prev = toks[i - 1]
         if prev.text.isdigit():  # "45 Điện Biên Phủ": a house number and a street
             return "" if self._ends_phrase(doc, i - 1, "subunit") else "block"  # "thôn 3 Đức Phổ"
@@ -190,6 +196,21 @@ class BareNames:
         if i - 1 == 0 or prev.hard:  # "Ở Hóc Môn", "Đèo Bảo Lộc"; not "Nguyễn Văn Giang"
             return "block" if phrase_len(self._lex, doc, i - 1, "surname") else ""
         return "" if self._after_street_name(doc, i - 1) else "block"
+
+    def _named_by(self, doc: Doc, i: int) -> bool:
+        """A business word or title two or three words back, only lower-case words
+        or abbreviations in between."""
+        for k in range(i - 1, max(0, i - 3), -1):
+            tok = doc.toks[k]
+            if tok.hard or (tok.cap and not _upper(doc, k)):
+                return False
+            if any(
+                phrase_len(self._lex, doc, j, "name_blocker") == k - j
+                and self._plain(doc, j, k, "name_blocker")
+                for j in range(max(0, k - self._lex.max_phrase), k)
+            ):
+                return True
+        return False
 
     def _plain(self, doc: Doc, j: int, i: int, group: str) -> bool:
         """Without diacritics "co", "di", "ba" are not surely "cô", "dì", "bà", nor a
@@ -258,7 +279,7 @@ class BareNames:
                 return replace(m, group="W", refs=(zone,))
             return replace(m, group="D", refs=tuple(districts))
         home = [r for r in wards if self._prov(r) == self._home]
-        preferred = preferred or len(home) < len(wards)  # the name is found elsewhere too
+        preferred = preferred or 0 < len(home) < len(wards)  # the name is found elsewhere too
         wards = home or wards
         if not wards or len({self._prov(r) for r in wards}) > 1:
             return None

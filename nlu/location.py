@@ -2,7 +2,9 @@
 
 `Locator.find` tokenises the text (`nlu.tokens`), takes the unit mentions
 (`nlu.mentions`: prefixed names, bare province names, comma-separated unit
-names) and the address detail (`nlu.address_detail`), then resolves.
+names; `nlu.bare_names`: district and commune names written without a unit
+word, "Lê Văn Sỹ, Phú Nhuận") and the address detail (`nlu.address_detail`),
+then resolves.
 
 Resolution narrows the candidates of the ward-level mention by the other
 mentions (old district, old or new province), then by the deployment
@@ -12,8 +14,11 @@ named province, 0.85 unique in the deployment province, 0.75 unique nationwide,
 0.5 a tie broken by preference (the old province whose code the new one kept)
 or a match outside the deployment province; times 0.7 for a split old ward
 (default target), 0.8-0.9 for weaker readings (bare segment, diacritics or unit
-kind that disagree, a newer name preferred over an old one). Without a commune
-it is at most 0.5 (province named) and as low as 0.1. `note` says why, in
+kind that disagree, a newer name preferred over an old one); a name written
+without a unit word counts 0.85 (0.75 in text without capitals, times 0.9
+inside a landmark's name: "chợ Châu Đốc"). Without a commune it is at most 0.5
+(province named) and as low as 0.1: a bare district elsewhere in the country
+gives about 0.2, one in the deployment province about 0.35. `note` says why, in
 Vietnamese, for staff.
 
 Street, house number, hamlet and landmark words ("hẻm 12 Nguyễn Trãi", "gần

@@ -111,6 +111,8 @@ class MentionScanner:
             return None
         if i and any(self._ends_with(doc, i, g) for g in ("street", "landmark")):
             return None  # "đường Hậu Giang", "chợ Bến Tre": part of a name
+        if self._after_house_number(doc, i):
+            return None  # "số 45 Điện Biên Phủ": a street
         for end in range(min(len(doc.toks), i + 6), i, -1):
             if any(t.hard for t in doc.toks[i + 1 : end]):
                 continue
@@ -128,6 +130,16 @@ class MentionScanner:
             if refs:
                 return Mention(i, end, "P", refs, 1.0, written)
         return None
+
+    def _after_house_number(self, doc: Doc, i: int) -> bool:
+        """Numbers right before token i open their segment or follow "số" ("45/2 X",
+        "nhà số 12 X"); not "phường 9 X", "QL1 X", "ấp 3 X"."""
+        j = i
+        while j and doc.toks[j - 1].text.isdigit() and not doc.toks[j].hard:
+            j -= 1
+        if j == i:
+            return False
+        return j == 0 or doc.toks[j].hard or self._ends_with(doc, j, "number")
 
     def _ends_with(self, doc: Doc, i: int, group: str) -> bool:
         words = self._lex.words[group]
@@ -150,6 +162,8 @@ class MentionScanner:
         for s, e in itertools.pairwise(starts):
             if not 2 <= e - s <= self._g.max_name_tokens or taken & set(range(s, e)):
                 continue
+            if not any(t.cap for t in doc.toks[s:e]) and self._common(doc, s, e):
+                continue  # "..., hòa bình, ...": peace, not Xã Hòa Bình
             key = "".join(t.text for t in doc.toks[s:e])
             every = self._g.unit_index.get(key, ())
             refs = tuple(
@@ -168,6 +182,9 @@ class MentionScanner:
                 refs = tuple(r for r in refs if _GROUP_OF[r.level] == group)
                 out.append(Mention(s, e, group, refs, 0.8, span_text(doc, s, e)))
         return out
+
+    def _common(self, doc: Doc, s: int, e: int) -> bool:
+        return phrase_len(self._lex, doc, s, "common_phrase") == e - s
 
     def _prov(self, ref: NameRef) -> str:
         return self._g.province_of(ref).code
