@@ -194,8 +194,7 @@ def transferring() -> str:
 
 def transferring_urgent() -> str:
     return (
-        "Tôi ghi nhận đây là việc khẩn cấp. Xin bạn giữ máy, "
-        "tôi đang chuyển ngay tới cán bộ trực."
+        "Tôi ghi nhận đây là việc khẩn cấp. Xin bạn giữ máy, tôi đang chuyển ngay tới cán bộ trực."
     )
 
 
