@@ -50,8 +50,8 @@ class RawRequest:
     def json(self) -> Any:
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise PayloadError(f"body is not JSON: {exc}") from exc
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise PayloadError(f"body is not JSON: {type(exc).__name__}") from exc
 
     def form(self) -> dict[str, str]:
         try:

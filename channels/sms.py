@@ -297,7 +297,7 @@ class TwilioSmsAdapter:
             return []  # a status callback: nothing for the bot
         sid = form.first("MessageSid") or form.first("SmsSid")
         sender = form.first("From")
-        if not sid or len(sid) > 64 or not sid.isalnum():
+        if not sid or len(sid) > 64 or not (sid.isascii() and sid.isalnum()):
             raise PayloadError("MessageSid missing or malformed")
         if not sender:
             raise PayloadError("From missing")

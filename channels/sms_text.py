@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,6 +41,7 @@ GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 SINGLE = {"GSM-7": 160, "UCS-2": 70}
 CONCATENATED = {"GSM-7": 153, "UCS-2": 67}
 MAX_SEGMENTS = 10
+MIN_HEAD_WORDS = 3  # a cut sentence keeps at least this many words, or goes
 
 OPTIONS_HINT = "Trả lời bằng số thứ tự."
 LOCATION_HINT = "Nhắn địa chỉ trong tin trả lời."
@@ -153,7 +154,7 @@ def sms_text(
     folded = [
         _Piece(to_gsm7(p.text).strip(), p.line, p.rank, p.atomic) for p in pieces if p.text.strip()
     ]
-    return shorten(folded, segments)
+    return _shorten(folded, segments)
 
 
 def _pieces(reply: Reply, image_urls: bool) -> list[_Piece]:
@@ -184,9 +185,9 @@ def _sentences(line: str) -> list[str]:
 
 
 def _rank(sentence: str) -> int:
-    if _POLITE.match(without_diacritics(sentence).lower()):
-        return POLITE
-    return NUMBERS if _has_digit(sentence) else PLAIN
+    if _has_digit(sentence):  # even a polite sentence keeps a report code
+        return NUMBERS
+    return POLITE if _POLITE.match(without_diacritics(sentence).lower()) else PLAIN
 
 
 def _has_digit(text: str) -> bool:
@@ -201,7 +202,7 @@ def _join(pieces: Iterable[_Piece | None]) -> str:
     return "\n".join(" ".join(parts) for _, parts in sorted(lines.items()))
 
 
-def shorten(pieces: Sequence[_Piece], segments: int) -> str:
+def _shorten(pieces: Sequence[_Piece], segments: int) -> str:
     """Drop and cut pieces, lowest rank and last first, until the text fits `segments`."""
     kept: list[_Piece | None] = list(pieces)
     if fits(_join(kept), segments):
@@ -226,14 +227,25 @@ def _cut(kept: list[_Piece | None], index: int, segments: int) -> _Piece | None:
         return None
     words = piece.text.split()
     digits = [i for i, w in enumerate(words) if _has_digit(w)]
-    shortest = digits[-1] + 1 if digits else 1  # never leave a number behind
-    best: _Piece | None = None
-    low, high = shortest, len(words) - 1
-    while low <= high:  # the head length that fits is monotonic: binary search
+    shortest = max(digits[-1] + 1 if digits else 1, MIN_HEAD_WORDS)  # no number left behind
+
+    def head(n: int) -> _Piece:
+        return _Piece(_ellipsis(words[:n]), piece.line, piece.rank, piece.atomic)
+
+    def fits_with(n: int) -> bool:
+        return fits(_join([*kept[:index], head(n), *kept[index + 1 :]]), segments)
+
+    n = _longest(shortest, len(words) - 1, fits_with)
+    return head(n) if n else None
+
+
+def _longest(low: int, high: int, ok: Callable[[int], bool]) -> int:
+    """The largest n in [low, high] with ok(n), for ok true up to some n; 0 when none."""
+    best = 0
+    while low <= high:
         middle = (low + high) // 2
-        candidate = _Piece(_ellipsis(words[:middle]), piece.line, piece.rank, piece.atomic)
-        if fits(_join([*kept[:index], candidate, *kept[index + 1 :]]), segments):
-            best, low = candidate, middle + 1
+        if ok(middle):
+            best, low = middle, middle + 1
         else:
             high = middle - 1
     return best
@@ -245,12 +257,10 @@ def _ellipsis(words: Sequence[str]) -> str:
 
 
 def _hard_cut(text: str, segments: int) -> str:
-    """Last resort when not even one word fits: the longest prefix that does."""
-    low, high = 0, min(len(text), max_chars(segments))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if fits(text[:middle], segments):
-            low = middle
-        else:
-            high = middle - 1
-    return text[:low].rstrip()
+    """Last resort: the longest run of whole words that fits, else of characters."""
+    ends = [m.end() for m in re.finditer(r"\S+", text)]
+    words = _longest(1, len(ends), lambda n: fits(text[: ends[n - 1]], segments))
+    if words:
+        return text[: ends[words - 1]]
+    chars = _longest(1, min(len(text), max_chars(segments)), lambda n: fits(text[:n], segments))
+    return text[:chars].rstrip()  # not even one word fits: a word longer than the budget

@@ -30,7 +30,7 @@ import json
 import logging
 import re
 import warnings
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Literal
@@ -74,7 +74,7 @@ DEFAULT_RETRY_AFTER = 5  # seconds, for a 429 that does not say how long
 SHARE_PHONE = "Chia sẻ số điện thoại"
 SHARE_LOCATION = "Gửi vị trí"
 
-_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 _MARKUPS: dict[str, type[Markup]] = {
     "inline_keyboard": InlineKeyboardMarkup,
@@ -106,10 +106,9 @@ class TelegramAdapter:
         write_timeout: float = 10.0,
         media_write_timeout: float = 30.0,
     ) -> None:
-        if not _SECRET.match(secret_token):
+        if not _SECRET.fullmatch(secret_token):
             raise ValueError("secret_token must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         self._secret = secret_token.encode()
-        self._read_timeout = read_timeout
 
         def transport(pool_size: int) -> BaseRequest:
             return _KeepRateLimits(
@@ -174,29 +173,22 @@ class TelegramAdapter:
 
     async def send(self, message: Outgoing) -> str:
         """Make one rendered call; the Telegram message id, "" for a callback answer."""
-        try:
+        with _mapped_errors():
             return await self._call(dict(message.payload), message.recipient)
-        except tg.TelegramError as exc:
-            raise map_error(exc) from exc
 
     async def file_url(self, file_id: str) -> str:
         """Where to download a citizen's file (valid about an hour; contains the bot token)."""
-        try:
+        with _mapped_errors():
             file = await self._bot.get_file(file_id)
-        except tg.TelegramError as exc:
-            raise map_error(exc) from exc
         if not file.file_path:
             raise BadRequest("getFile returned no file_path")
         return file.file_path
 
     async def set_webhook(self, url: str) -> None:
         """Register the public webhook URL, with this adapter's secret and update types."""
-        try:
-            await self._bot.set_webhook(
-                url, secret_token=self._secret.decode(), allowed_updates=ALLOWED_UPDATES
-            )
-        except tg.TelegramError as exc:
-            raise map_error(exc) from exc
+        secret = self._secret.decode()
+        with _mapped_errors():
+            await self._bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
 
     async def aclose(self) -> None:
         await self._bot.shutdown()
@@ -302,8 +294,18 @@ class _KeepRateLimits(BaseRequest):
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         code, payload = await self._inner.do_request(*args, **kwargs)
         if code == 429 and not _says_retry_after(payload):
-            raise tg.RetryAfter(DEFAULT_RETRY_AFTER)
+            with warnings.catch_warnings():  # PTB reads its own deprecated attribute
+                warnings.simplefilter("ignore", PTBDeprecationWarning)
+                raise tg.RetryAfter(DEFAULT_RETRY_AFTER)
         return code, payload
+
+
+@contextlib.contextmanager
+def _mapped_errors() -> Iterator[None]:
+    try:
+        yield
+    except tg.TelegramError as exc:
+        raise map_error(exc) from exc
 
 
 def map_error(exc: tg.TelegramError) -> SendError:
@@ -333,8 +335,11 @@ def _load_update(body: bytes) -> Update:
         raise PayloadError(f"body is not JSON: {exc}") from exc
     if not isinstance(data, dict) or type(data.get("update_id")) is not int:
         raise PayloadError("not a Telegram update: no integer update_id")
+    # only what the bot acts on is read: an ignored kind (edited message, poll, chat
+    # member...) whose shape PTB does not expect is still just ignored
+    wanted = {key: data[key] for key in ("update_id", *ALLOWED_UPDATES) if key in data}
     try:
-        return Update.de_json(data, None)
+        return Update.de_json(wanted, None)
     except Exception as exc:  # de_json trusts its input; any shape error surfaces here
         raise PayloadError(f"not a Telegram update: {exc!r}") from exc
 
@@ -427,7 +432,8 @@ def _says_retry_after(payload: bytes) -> bool:
 
 
 def _render(reply: Reply, chat_id: str) -> list[Outgoing]:
-    if any(not _fits_callback(b.payload) for b in reply.buttons):
+    inline = not (reply.ask_contact or reply.ask_location)
+    if inline and any(not _fits_callback(b.payload) for b in reply.buttons):
         # callback_data holds at most 64 bytes: offer numbered options instead, which the
         # bot maps back from the options it remembers (exact, and never silently truncated)
         reply = degrade(reply, replace(CAPABILITIES, max_buttons=0))

@@ -179,7 +179,13 @@ class ZaloTokens:
             pair = await self._current()
         if pair.expires_at - self._clock() > self._margin:
             return pair.access_token
-        return await self.refresh(stale=pair.access_token)
+        try:
+            return await self.refresh(stale=pair.access_token)
+        except TokenError:
+            if pair.expires_at <= self._clock():
+                raise
+            log.warning("early Zalo token refresh failed; the current token is still valid")
+            return pair.access_token
 
     async def refresh(self, stale: str | None = None) -> str:
         """Rotate the pair; if `stale` is no longer the stored token, someone already did."""

@@ -63,7 +63,9 @@ class FakeTelegramApi:
         self._failures.append((status, body, delay))
 
     def rate_limit_next(self, retry_after: int) -> None:
-        self.fail_next(429, _error(429, f"Too Many Requests: retry after {retry_after}", retry_after))
+        self.fail_next(
+            429, _error(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+        )
 
     def block_next(self) -> None:
         self.fail_next(403, _error(403, "Forbidden: bot was blocked by the user"))
@@ -82,6 +84,7 @@ class FakeTelegramApi:
         self.updates.clear()
         self.files.clear()
         self._failures.clear()
+        self.hold_seconds = 0.5
 
     # -- the API ---------------------------------------------------------------------------
 
@@ -130,7 +133,9 @@ class FakeTelegramApi:
     async def _m_getFile(self, params: dict[str, str]) -> Any:
         file_id = params.get("file_id", "")
         if file_id not in self.files:
-            return Response(_error(400, "Bad Request: invalid file_id"), 400)
+            return Response(
+                _error(400, "Bad Request: invalid file_id"), 400, media_type="application/json"
+            )
         path, content = self.files[file_id]
         return {
             "file_id": file_id,
@@ -142,8 +147,8 @@ class FakeTelegramApi:
     async def _m_getUpdates(self, params: dict[str, str]) -> Any:
         offset = int(params.get("offset", 0))
         self.updates = [u for u in self.updates if u["update_id"] >= offset]  # confirmed
-        deadline = time.monotonic() + min(float(params.get("timeout", 0)), self.hold_seconds)
-        while not self.updates and time.monotonic() < deadline:
+        started, timeout = time.monotonic(), float(params.get("timeout", 0))
+        while not self.updates and time.monotonic() - started < min(timeout, self.hold_seconds):
             await asyncio.sleep(0.01)
         return self.updates[: int(params.get("limit", 100))]
 
