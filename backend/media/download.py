@@ -7,8 +7,9 @@ treated as hostile:
 * only http/https; at most `max_redirects` redirects, each target checked again;
 * the host is resolved first (the resolver is injectable, so tests need no DNS) and every
   address must be public unless it falls in `allowed_networks`; the request is then sent
-  to that very address (Host header and TLS SNI keep the name), so a second DNS answer
-  cannot swap in 127.0.0.1 between the check and the connection (DNS rebinding);
+  to that very address (Host header and TLS SNI keep the name, the connection is not
+  kept for reuse), so a second DNS answer cannot swap in 127.0.0.1 between the check and
+  the connection (DNS rebinding);
 * credentials (Twilio basic auth, extra headers) go to the original origin only, never
   to a redirect target such as a signed storage URL;
 * the body is streamed raw (`Accept-Encoding: identity`, no decompression) and abandoned
@@ -76,6 +77,10 @@ class DownloadLimits:
     max_redirects: int = 3
     allowed_networks: tuple[str, ...] = ()
     """CIDRs exempt from the private-address refusal (a fake on 127.0.0.1, an internal CDN)."""
+    pin_addresses: bool = True
+    """Connect to the checked address. Turn off only behind an HTTP egress proxy (httpx's
+    CONNECT tunnel would check the certificate against the IP): the addresses are still
+    checked, but a rebinding DNS answer is then the proxy's to refuse."""
 
     _networks: tuple[IPv4Network | IPv6Network, ...] = field(init=False, repr=False, compare=False)
 
@@ -165,7 +170,9 @@ class _Fetch:
             request = await self._request(url, trusted=_origin(url) == origin)
             auth = httpx.BasicAuth(*self.auth) if self.auth and _origin(url) == origin else None
             try:
-                response = await self.client.send(request, auth=auth, stream=True)
+                response = await self.client.send(
+                    request, auth=auth, stream=True, follow_redirects=False
+                )
                 try:
                     location = _redirect(response)
                     if location is None:
@@ -182,15 +189,18 @@ class _Fetch:
     async def _request(self, url: httpx.URL, *, trusted: bool) -> httpx.Request:
         address = await self._address(url)
         headers = {**(self.headers if trusted else {}), "Accept-Encoding": "identity"}
-        headers["Host"] = url.netloc.decode("ascii")
-        extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+        extensions: dict[str, str] = {}
+        if self.limits.pin_addresses:
+            headers["Host"] = url.netloc.decode("ascii")
+            # The pool knows this connection by its IP only; closing it after the response
+            # keeps a TLS session checked for one name from serving another name later.
+            headers["Connection"] = "close"
+            if url.scheme == "https":
+                extensions["sni_hostname"] = url.host
+            url = url.copy_with(host=str(address))
         timeout = httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout)
         return self.client.build_request(
-            "GET",
-            url.copy_with(host=str(address)),
-            headers=headers,
-            extensions=extensions,
-            timeout=timeout,
+            "GET", url, headers=headers, extensions=extensions, timeout=timeout
         )
 
     async def _address(self, url: httpx.URL) -> IPAddress:

@@ -40,6 +40,7 @@ PILLOW_ERRORS: tuple[type[BaseException], ...] = (
     TypeError,
     ArithmeticError,
     MemoryError,
+    RuntimeError,  # the AVIF decoder reports broken files this way
     Image.DecompressionBombError,
 )
 """What Pillow may raise on hostile bytes; all of it means "not a usable image"."""

@@ -6,7 +6,8 @@ exact shape and nothing else (no `..`, no absolute path, no separator tricks, no
 extension), and `LocalMediaStore.resolve` additionally refuses symlinks under the root
 and checks that the resolved path is still inside it, so neither staff nor citizens can
 name a file outside the media root. Because keys are shared by identical content,
-deleting one is the caller's decision (reference-count or keep).
+deleting one is the caller's decision (reference-count or keep). `serving_headers` is
+what the app's media route must send with a file (sniffed type, nosniff, sandbox CSP).
 
 `LocalMediaStore` writes atomically (temporary file in the same directory, fsync, rename)
 in a worker thread. `S3MediaStore` speaks the S3 REST API (PUT/GET/DELETE, presigned GET
@@ -89,6 +90,21 @@ def check_key(key: str) -> str:
     if digest[:2] != first or digest[2:4] != second or ext not in KIND_BY_EXTENSION:
         raise InvalidKey("malformed media key")
     return key
+
+
+def serving_headers(key: str) -> dict[str, str]:
+    """Response headers for serving `key` to a browser from the app's media route.
+
+    The type comes from the sniffed extension; the browser may not second-guess it, nor
+    run anything in it; content-addressed bytes never change, so caches may keep them.
+    """
+    ext = check_key(key).rsplit(".", 1)[1]
+    return {
+        "Content-Type": MIME_BY_EXTENSION[ext],
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, max-age=31536000, immutable",
+    }
 
 
 class LocalMediaStore:
@@ -253,6 +269,7 @@ class S3Config:
     prefix: str = ""  # e.g. "paht/media/"
     url_ttl: int = 3600  # seconds a presigned URL stays valid
     public_base_url: str | None = None  # a CDN in front of the bucket: no presigning
+    path_style: bool = True  # False: the endpoint is the bucket's own host (virtual-hosted)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"([a-z0-9][a-z0-9._-]*/)*", self.prefix):
@@ -278,7 +295,8 @@ class S3MediaStore:
 
     def object_url(self, key: str) -> httpx.URL:
         base = self.config.endpoint.rstrip("/")
-        return httpx.URL(f"{base}/{self.config.bucket}/{self.config.prefix}{check_key(key)}")
+        bucket = f"/{self.config.bucket}" if self.config.path_style else ""
+        return httpx.URL(f"{base}{bucket}/{self.config.prefix}{check_key(key)}")
 
     async def put(self, data: bytes, *, kind: MediaKind, ext: str) -> str:
         key = content_key(data, kind=kind, ext=ext)
@@ -307,7 +325,7 @@ class S3MediaStore:
         digest = hashlib.sha256(body).hexdigest()
         signed = self.signer.sign(method, url, headers, digest, self.clock())
         try:
-            response = await self.client.request(method, url, headers=signed, content=body)
+            response = await self.client.request(method, url, headers=signed, content=body or None)
         except httpx.TransportError as exc:
             raise StoreUnavailable(
                 f"S3 {method} failed: {type(exc).__name__}", transient=True
