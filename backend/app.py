@@ -39,13 +39,15 @@ def create_app(
             nlu=nlu or load_nlu_for(settings),
             bot=bot_config(settings),
         )
-        wired = channels or build_channels(settings)
+        wired = channels or await build_channels(settings)
         app.state.webhook_adapters = wired.webhook
+        app.state.background = set()
         app.state.public_urls = wired.public_urls
         app.state.pipeline = Pipeline(app.state.sessions, app.state.chat, wired.senders)
         app.state.pipeline.start()
         yield
         await app.state.pipeline.stop()
+        await wired.aclose()
         engine.dispose()
 
     app = FastAPI(title="PAHT Gateway", version="0.1.0", lifespan=lifespan)

@@ -24,6 +24,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from channels.sms_gateway import GatewayInbound, GatewayOutbound
+
 ID_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
 PLACEHOLDER_SECRETS = re.compile(
     r"^(changeme|change-me|secret|password|xxx+|test|demo|placeholder)$", re.I
@@ -66,32 +68,73 @@ class NluSettings(Section):
 
 
 class ZaloSettings(Section):
+    """Zalo Official Account. Register https://<public host>/channels/zalo/webhook."""
+
     app_id: str | None = None
     oa_secret_key: SecretStr | None = None
+    app_secret_key: SecretStr | None = None
+    # The first token pair only: the refresh token rotates, the live pair lives in token_file.
     access_token: SecretStr | None = None
     refresh_token: SecretStr | None = None
+    token_file: Path = Path("var/zalo-tokens.json")
     api_base: str = "https://openapi.zalo.me"
+    oauth_base: str = "https://oauth.zaloapp.com"
+    contact_image_url: str = "https://stc-oa.zdn.vn/resource/avatar.png"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_id and self.oa_secret_key and self.app_secret_key)
 
 
 class TelegramSettings(Section):
+    """Telegram bot. `paht telegram-set-webhook` registers /channels/telegram/webhook."""
+
     bot_token: SecretStr | None = None
     secret_token: SecretStr | None = None
     api_base: str = "https://api.telegram.org"
 
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bot_token and self.secret_token)
+
 
 class TwilioSettings(Section):
+    """Twilio SMS (/channels/sms/twilio) and Voice (/channels/voice/twilio)."""
+
     account_sid: str | None = None
     auth_token: SecretStr | None = None
-    public_url: str | None = None
+    public_url: str | None = None  # the public origin Twilio calls (signatures cover it)
     from_number: str | None = None
+    messaging_service_sid: str | None = None
+    api_base: str = "https://api.twilio.com"
+    operator_number: str | None = None  # hotline: transfers to this E.164 number
+    voice_name: str = "Google.vi-VN-Standard-A"
+    speech_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.account_sid and self.auth_token and self.public_url)
+
+
+class SmsSettings(Section):
+    """How replies go out as SMS, and which provider sends them."""
+
+    sender: Literal["gateway", "twilio"] = "gateway"
+    diacritics: bool = False
+    segment_budget: int = Field(default=3, ge=1, le=10)
 
 
 class SmsGatewaySettings(Section):
+    """A Vietnamese SMS aggregator (/channels/sms/gateway); see README for an example."""
+
     shared_secret: SecretStr | None = None
-    field_sender: str = "from"
-    field_text: str = "text"
-    field_message_id: str = "id"
-    field_time: str = "time"
+    api_key: SecretStr | None = None
+    inbound: GatewayInbound = Field(default_factory=GatewayInbound)
+    outbound: GatewayOutbound | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.shared_secret and self.outbound)
 
 
 class Settings(BaseSettings):
@@ -116,6 +159,7 @@ class Settings(BaseSettings):
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
     sms_gateway: SmsGatewaySettings = Field(default_factory=SmsGatewaySettings)
 
     @classmethod

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from backend.channels.service import store_inbound
 from backend.db import unit_of_work, utcnow
-from channels.base import ChannelAdapter, PayloadError, RawRequest, SignatureError
+from channels.base import ChannelAdapter, Outgoing, PayloadError, RawRequest, SignatureError
 
 router = APIRouter(tags=["channels"])
 log = logging.getLogger(__name__)
@@ -60,10 +60,30 @@ async def receive(request: Request, key: str) -> JSONResponse:
         if key in ACK_MALFORMED:
             return JSONResponse({"status": "ignored"})
         raise HTTPException(status_code=400, detail=f"malformed payload: {exc}") from exc
+    _acknowledge(request, adapter, raw)
     if messages:
         await asyncio.to_thread(_store, request, messages)
         request.app.state.pipeline.wake()
     return JSONResponse({"status": "ok"})
+
+
+def _acknowledge(request: Request, adapter: ChannelAdapter, raw: RawRequest) -> None:
+    """Provider acknowledgements that must go at once (Telegram button presses), not queued."""
+    acknowledgements = getattr(adapter, "acknowledgements", None)
+    if acknowledgements is None:
+        return
+    tasks: set[asyncio.Task[None]] = request.app.state.background
+    for outgoing in acknowledgements(raw):
+        task = asyncio.create_task(_send_quietly(adapter, outgoing))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+
+async def _send_quietly(adapter: ChannelAdapter, outgoing: Outgoing) -> None:
+    try:
+        await adapter.send(outgoing)
+    except Exception as exc:  # an unanswered button press only spins a little longer
+        log.warning("acknowledgement not sent: %s", type(exc).__name__)
 
 
 def _store(request: Request, messages: list) -> None:  # type: ignore[type-arg]
