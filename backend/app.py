@@ -43,6 +43,7 @@ def create_app(
         app.state.webhook_adapters = wired.webhook
         app.state.background = set()
         app.state.public_urls = wired.public_urls
+        app.state.channels_voice = wired.voice
         app.state.pipeline = Pipeline(app.state.sessions, app.state.chat, wired.senders)
         app.state.pipeline.start()
         yield

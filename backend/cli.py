@@ -103,6 +103,29 @@ def chat(sender: str | None, url: str | None) -> None:
     run_chat(_settings(), sender or f"cli-{uuid.uuid4().hex[:8]}", url, sys.stdin, sys.stdout)
 
 
+@main.command("telegram-polling")
+def telegram_polling() -> None:
+    """Receive Telegram messages by long polling (local development, no public URL)."""
+    import asyncio
+
+    from backend.telegram_cli import poll
+
+    asyncio.run(poll(_settings()))
+
+
+@main.command("telegram-set-webhook")
+@click.option(
+    "--url", default=None, help="default: PAHT_PUBLIC_BASE_URL + /channels/telegram/webhook"
+)
+def telegram_set_webhook(url: str | None) -> None:
+    """Register this server's Telegram webhook (with the secret token)."""
+    import asyncio
+
+    from backend.telegram_cli import set_webhook
+
+    click.echo(f"webhook: {asyncio.run(set_webhook(_settings(), url))}")
+
+
 def _mount_nlu() -> None:
     try:
         from nlu.cli import nlu_group
