@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+from pathlib import Path
+
 import pytest
 
-from backend.settings import ConfigError
-from tests.conftest import make_settings
+from backend.channels.registry import build_channels
+from backend.settings import ConfigError, load_settings
+from tests.conftest import ROOT, make_settings
 
 
 def test_demo_deployment_loads(settings: object) -> None:
@@ -44,3 +49,19 @@ def test_unknown_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_placeholder_secret_refused_in_production() -> None:
     with pytest.raises(ConfigError, match=r"telegram\.bot_token: placeholder secret"):
         make_settings(env="production", session_secret="s" * 40, telegram={"bot_token": "changeme"})
+
+
+def test_readme_sms_gateway_example_configures_the_channel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```toml\n(.*?)```", readme, re.S)
+    assert example, "README shows the aggregator example"
+    config = tmp_path / "paht.toml"
+    config.write_text((ROOT / "paht.toml").read_text(encoding="utf-8") + "\n" + example.group(1))
+    monkeypatch.setenv("PAHT_CONFIG", str(config))
+    monkeypatch.setenv("PAHT_SMS_GATEWAY__SHARED_SECRET", "s3cret-value")
+    monkeypatch.setenv("PAHT_SMS_GATEWAY__API_KEY", "key")
+    channels = asyncio.run(build_channels(load_settings(env="test")))
+    assert set(channels.webhook) == {"sms_gateway"}
+    assert channels.senders["sms"] is channels.webhook["sms_gateway"]
