@@ -1,8 +1,10 @@
-"""The in-process pipeline of the embedded default: inbox → bot → outbox → providers.
+"""The in-process pipeline of the embedded default: inbox → bot → outbox → providers → media.
 
 One asyncio task started with the app: it handles stored webhook messages
-(in a worker thread, the database code is synchronous) and then sends what
-the outbox holds. A webhook wakes it at once; otherwise it looks every second.
+(in a worker thread, the database code is synchronous), sends what the outbox
+holds, and keeps a media round going (pending attachments downloaded into the
+media store) in the background, so a slow download never holds back a reply.
+A webhook wakes it at once; otherwise it looks every second.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.channels.service import process_pending
 from backend.conversations.service import ChatContext
 from backend.db import utcnow
+from backend.media.service import MediaIntake
 from backend.notifications.dispatcher import dispatch_once
 from channels.base import ChannelAdapter
 
@@ -30,9 +33,12 @@ class Pipeline:
         ctx: ChatContext,
         adapters: Mapping[str, ChannelAdapter],
         idle_seconds: float = 1.0,
+        media: MediaIntake | None = None,
     ) -> None:
         self.factory, self.ctx, self.adapters = factory, ctx, adapters
         self.idle_seconds = idle_seconds
+        self.media = media or MediaIntake(factory, adapters=adapters)
+        self.media.on_progress = self.media.on_progress or self.wake
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -40,10 +46,12 @@ class Pipeline:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Handle what is stored and send what is due; returns the work done."""
+        """Handle what is stored, send what is due, start or collect a media round; the work
+        done (a media round's work counts once it has finished)."""
         handled = await asyncio.to_thread(process_pending, self.factory, ctx=self.ctx, now=utcnow())
         sent = await dispatch_once(self.factory, self.adapters, clock=utcnow)
-        return handled + sent
+        media = self.media.tick()
+        return handled + sent + media
 
     async def _loop(self) -> None:
         while True:
@@ -65,3 +73,4 @@ class Pipeline:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self.media.aclose()

@@ -28,6 +28,7 @@ class Channels:
     senders: dict[str, ChannelAdapter] = field(default_factory=dict)  # channel name → adapter
     public_urls: dict[str, str] = field(default_factory=dict)  # route key → URL the provider signs
     voice: TwilioVoiceAdapter | None = None
+    twilio_auth: tuple[str, str] | None = None  # basic auth for Twilio media (MMS, recordings)
 
     async def aclose(self) -> None:
         for adapter in {
@@ -124,4 +125,7 @@ async def build_channels(settings: Settings) -> Channels:
     sms_key = "sms_twilio" if settings.sms.sender == "twilio" else "sms_gateway"
     if sms_key in webhook:
         senders["sms"] = webhook[sms_key]
-    return Channels(webhook=webhook, senders=senders, voice=voice)
+    twilio_auth = None
+    if settings.twilio.enabled:
+        twilio_auth = (settings.twilio.account_sid or "", _secret(settings.twilio.auth_token))
+    return Channels(webhook=webhook, senders=senders, voice=voice, twilio_auth=twilio_auth)

@@ -67,6 +67,13 @@ class Report(Base):
 
 
 class Attachment(Base):
+    """A citizen's photo, video or recording: where the provider has it, then where we keep it.
+
+    Created `pending` with the provider's URL or file id; the media step (backend.media.service)
+    downloads it into the media store and marks it `stored` (key, thumbnail, size, hash, and
+    the sniffed kind and type) or `failed` with the reason, retrying transient failures.
+    """
+
     __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,6 +82,16 @@ class Attachment(Base):
     url: Mapped[str | None] = mapped_column(Text)
     provider_ref: Mapped[str | None] = mapped_column(String(255))
     mime_type: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending", server_default="pending", index=True
+    )  # pending | stored | failed
+    storage_key: Mapped[str | None] = mapped_column(String(128))
+    thumbnail_key: Mapped[str | None] = mapped_column(String(128))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     report: Mapped[Report] = relationship(back_populates="attachments")

@@ -3,34 +3,26 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from backend.conversations.service import already_handled, handle_inbound
 from backend.db import unit_of_work, utcnow
 from backend.deps import Chat, SessionFactory
+from backend.media import routes as media_routes
 from channels import web
 
 router = APIRouter()
+router.include_router(media_routes.router)  # GET /media/{key}: files from the media store
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 log = logging.getLogger(__name__)
-
-MEDIA_DIR = Path("var/media")
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-UPLOAD_TYPES = {
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/webp": ".webp",
-    "video/mp4": ".mp4",
-    "audio/mpeg": ".mp3",
-}
 
 
 @router.post("/webhooks/rest/webhook", tags=["channels"])
@@ -42,7 +34,7 @@ def rest_webhook(
     """Rasa REST channel: one message in, the bot's replies out."""
     try:
         msg = web.parse(body)
-    except web.BadMessage as exc:
+    except (web.BadMessage, ValidationError) as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     try:
         with unit_of_work(factory) as session:
@@ -71,31 +63,11 @@ def chat_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/chat/media", tags=["web chat"])
-async def upload_media(file: UploadFile) -> dict[str, str]:
-    """Store a photo/video from the web chat; the chat then sends its URL as message metadata."""
-    suffix = UPLOAD_TYPES.get(file.content_type or "")
-    if suffix is None:
-        raise HTTPException(
-            status_code=415, detail="Chỉ nhận ảnh JPEG/PNG/WebP, video MP4, âm thanh MP3."
-        )
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise HTTPException(status_code=413, detail="Tệp quá lớn (tối đa 10 MB).")
-    if not data:
-        raise HTTPException(status_code=422, detail="Tệp rỗng.")
-    MEDIA_DIR.mkdir(parents=True, exist_ok=True)
-    name = f"{uuid.uuid4().hex}{suffix}"
-    (MEDIA_DIR / name).write_bytes(data)
-    kind = (file.content_type or "image").split("/")[0]
-    return {"url": f"/media/{name}", "kind": "image" if kind == "image" else kind}
-
-
-@router.get("/media/{name}", include_in_schema=False)
-def media(name: str) -> FileResponse:
-    path = MEDIA_DIR / name
-    if "/" in name or ".." in name or not path.is_file():
-        raise HTTPException(status_code=404, detail="Không tìm thấy tệp.")
-    return FileResponse(path)
+async def upload_media(file: UploadFile, store: media_routes.MediaStoreDep) -> dict[str, str]:
+    """Check and store a photo/video/recording from the web chat; the chat then sends the
+    returned store URL as message metadata, and the media step attaches it to the report."""
+    stored = await media_routes.store_upload(file, store=store)
+    return {"url": store.url_for(stored.key), "kind": stored.kind}
 
 
 @router.get("/healthz", tags=["ops"])
