@@ -6,9 +6,10 @@ payloads; the bot never sees a provider format.
 
 from __future__ import annotations
 
-from typing import Literal
+import hashlib
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Frozen(BaseModel):
@@ -25,17 +26,32 @@ class Media(Frozen):
 
 
 class Inbound(Frozen):
+    """One message from a citizen. Provider quirks are evened out here: NUL characters
+    (which PostgreSQL text refuses) are dropped, over-long provider ids are digested, and
+    coordinates must be on the globe."""
+
     channel: str
-    sender_id: str
-    message_id: str | None = None
+    sender_id: str = Field(min_length=1, max_length=128)
+    message_id: str | None = Field(default=None, max_length=128)
     text: str = ""
     payload: str | None = None  # a button the citizen pressed
     media: tuple[Media, ...] = ()
-    lat: float | None = None
-    lon: float | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
+    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
     contact_phone: str | None = None  # shared by the channel (Telegram contact, Zalo form)
     sender_name: str | None = None
     transcript: bool = False  # text is a speech transcript (hotline)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _even_out(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        clean = {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in data.items()}
+        message_id = clean.get("message_id")
+        if isinstance(message_id, str) and len(message_id) > 128:
+            clean["message_id"] = "sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
+        return clean
 
 
 class Button(Frozen):

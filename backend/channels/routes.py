@@ -12,6 +12,7 @@ import logging
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from backend.channels.service import store_inbound
 from backend.db import unit_of_work, utcnow
@@ -50,16 +51,16 @@ async def receive(request: Request, key: str) -> JSONResponse:
     raw = await raw_request(request, public_urls.get(key))
     try:
         adapter.verify(raw)
+        messages = adapter.parse(raw)
     except SignatureError as exc:
         log.warning("%s webhook refused: %s", key, exc)
         raise HTTPException(status_code=403, detail="invalid signature") from exc
-    try:
-        messages = adapter.parse(raw)
-    except PayloadError as exc:
-        log.warning("%s webhook malformed: %s", key, exc)
+    except (PayloadError, ValidationError) as exc:
+        log.warning("%s webhook malformed: %s", key, type(exc).__name__)
         if key in ACK_MALFORMED:
             return JSONResponse({"status": "ignored"})
-        raise HTTPException(status_code=400, detail=f"malformed payload: {exc}") from exc
+        reason = str(exc) if isinstance(exc, PayloadError) else "invalid field values"
+        raise HTTPException(status_code=400, detail=f"malformed payload: {reason}") from exc
     _acknowledge(request, adapter, raw)
     if messages:
         await asyncio.to_thread(_store, request, messages)

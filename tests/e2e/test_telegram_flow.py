@@ -19,7 +19,7 @@ from backend.reports.models import Report
 from channels.telegram import TelegramAdapter
 from nlu import Nlu
 from tests.conftest import make_settings
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import settled, wait_for
 from tests.fakes.server import serve
 from tests.fakes.telegram_api import FakeTelegramApi
 
@@ -71,7 +71,8 @@ def _say(client: TestClient, fake: FakeTelegramApi, update: dict[str, Any]) -> s
     """Post one update and return the text of the bot's last reply to it."""
     before = len(fake.calls_to("sendMessage"))
     assert _post(client, update) == 200
-    wait_for(lambda: len(fake.calls_to("sendMessage")) > before)
+    engine = client.app.state.sessions.kw["bind"]  # type: ignore[attr-defined]
+    wait_for(lambda: len(fake.calls_to("sendMessage")) > before and settled(engine))
     return fake.calls_to("sendMessage")[-1].params["text"]
 
 
