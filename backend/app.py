@@ -16,7 +16,9 @@ from backend.channels.registry import Channels, build_channels
 from backend.conversations.service import ChatContext, bot_config
 from backend.db import make_engine, make_session_factory
 from backend.errors import DomainError
+from backend.media.service import MediaIntake, default_store
 from backend.settings import Settings, get_settings
+from backend.voice import routes as voice_routes
 from backend.web import routes as web_routes
 from nlu import Nlu, load_nlu
 
@@ -44,7 +46,16 @@ def create_app(
         app.state.background = set()
         app.state.public_urls = wired.public_urls
         app.state.channels_voice = wired.voice
-        app.state.pipeline = Pipeline(app.state.sessions, app.state.chat, wired.senders)
+        app.state.media_store = getattr(app.state, "media_store", None) or default_store()
+        media = MediaIntake(
+            app.state.sessions,
+            adapters=wired.senders,
+            store=app.state.media_store,
+            twilio_auth=wired.twilio_auth,
+        )
+        app.state.pipeline = Pipeline(
+            app.state.sessions, app.state.chat, wired.senders, media=media
+        )
         app.state.pipeline.start()
         yield
         await app.state.pipeline.stop()
@@ -54,6 +65,7 @@ def create_app(
     app = FastAPI(title="PAHT Gateway", version="0.1.0", lifespan=lifespan)
     app.include_router(web_routes.router)
     app.include_router(channel_routes.router)
+    app.include_router(voice_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(DomainError)
