@@ -18,7 +18,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from backend.channels.models import INBOX_DONE, INBOX_FAILED, INBOX_PENDING, InboxMessage
 from backend.conversations.service import ChatContext, handle_inbound
@@ -62,12 +62,30 @@ def store_inbound(session: Session, *, messages: Sequence[Inbound], now: datetim
 
 
 def _next_pending(session: Session) -> InboxMessage | None:
+    """The oldest message whose citizen has no earlier message still waiting.
+
+    With several pipelines (several `paht serve` workers) a citizen's second
+    message must not overtake the first while another worker handles it: the
+    earlier row stays pending until that worker commits, so the later one is
+    not eligible yet; SKIP LOCKED lets the workers share other citizens.
+    """
+    earlier = aliased(InboxMessage)
+    waiting_before = (
+        select(earlier.id)
+        .where(
+            earlier.status == INBOX_PENDING,
+            earlier.channel == InboxMessage.channel,
+            earlier.sender_id == InboxMessage.sender_id,
+            earlier.id < InboxMessage.id,
+        )
+        .exists()
+    )
     query = (
         select(InboxMessage)
-        .where(InboxMessage.status == INBOX_PENDING)
+        .where(InboxMessage.status == INBOX_PENDING, ~waiting_before)
         .order_by(InboxMessage.id)
         .limit(1)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=InboxMessage)
     )
     return session.scalar(query)
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.app import create_app
 from backend.channels.models import InboxMessage
 from backend.channels.registry import Channels
+from backend.channels.service import _next_pending, store_inbound
 from backend.db import make_session_factory
 from backend.notifications.dispatcher import RetryPolicy, dispatch_once
 from backend.notifications.models import OutboxMessage
@@ -181,3 +182,31 @@ def test_transient_failure_is_retried_and_delivered_once_in_order(
         )
         == 0
     )
+
+
+def test_a_citizens_later_message_waits_while_another_worker_handles_the_first(
+    engine: Engine,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip(
+            "SQLite runs one pipeline at a time (BEGIN IMMEDIATE); row locks are PostgreSQL's"
+        )
+    factory = make_session_factory(engine)
+    now = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+    with factory.begin() as session:
+        store_inbound(
+            session,
+            messages=[
+                Inbound(channel="fake", sender_id="lan", message_id="a1", text="một"),
+                Inbound(channel="fake", sender_id="lan", message_id="a2", text="hai"),
+                Inbound(channel="fake", sender_id="minh", message_id="b1", text="ba"),
+            ],
+            now=now,
+        )
+    with factory() as first, factory() as second:
+        taken = _next_pending(first)  # worker 1 holds Lan's first message, uncommitted
+        assert taken is not None and taken.provider_message_id == "a1"
+        other = _next_pending(second)  # worker 2 must not take Lan's second one
+        assert other is not None and other.provider_message_id == "b1"
+        first.rollback()
+        second.rollback()
