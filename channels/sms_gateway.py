@@ -3,7 +3,8 @@
 Vietnamese carriers and aggregators each have their own HTTP API, so nothing
 here names one: the inbound field names, the signature header and the outbound
 request are configuration (`GatewayInbound`, `GatewayOutbound`, pydantic models
-a settings file can hold as they are).
+a settings file can hold as they are; they and the template substitution live in
+`channels.sms_gateway_config` and are re-exported here).
 
 Inbound (`POST /channels/sms/gateway`): a JSON object (or a JSON list of them)
 or a form, with configurable field names for sender, text, message id and time
@@ -97,7 +98,6 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.messages import Inbound, Reply
 from channels import sms
@@ -112,139 +112,46 @@ from channels.base import (
     Transient,
     Unreachable,
 )
+from channels.sms_gateway_config import (
+    BUILTIN_PLACEHOLDERS,
+    ErrorKind,
+    Frozen,
+    GatewayInbound,
+    GatewayOutbound,
+    check_placeholders,
+    lookup,
+    placeholders,
+    scalar_text,
+    substitute,
+    walk,
+)
 from channels.sms_text import measure
 
+__all__ = [
+    "BUILTIN_PLACEHOLDERS",
+    "MAX_BATCH",
+    "ErrorKind",
+    "Frozen",
+    "GatewayInbound",
+    "GatewayOutbound",
+    "GatewaySmsAdapter",
+    "lookup",
+    "parse_time",
+    "placeholders",
+    "scalar_text",
+    "substitute",
+]
+
 MAX_BATCH = 100
-BUILTIN_PLACEHOLDERS = frozenset(
-    {"to", "to_84", "to_national", "text", "unicode", "segments", "message_id"}
-)
-ErrorKind = Literal["rate_limited", "unreachable", "bad_request", "transient"]
-_TOKEN = re.compile(r"\{\{|\}\}|\{([a-z_][a-z0-9_]*)\}|[{}]")
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class GatewayInbound(Frozen):
-    """How the aggregator calls us."""
-
-    format: Literal["auto", "json", "form"] = "auto"
-    provider: str = Field(default="gw", pattern=r"^[a-z][a-z0-9_]{0,15}$")
-    sender_field: str = "from"
-    text_field: str = "text"
-    message_id_field: str | None = "id"  # None: a digest of sender, time and text
-    time_field: str | None = "time"
-    time_format: str | None = None  # strptime format; default: epoch s/ms or ISO 8601
-    utc_offset_hours: float = Field(default=7.0, ge=-12, le=14)
-    signature_header: str = "X-Signature"
-    signature_prefix: str = ""
-    signature_encoding: Literal["hex", "base64"] = "hex"
-    max_age_seconds: int | None = Field(default=None, ge=1)
-
-
-class GatewayOutbound(Frozen):
-    """The HTTP request that sends one SMS, and how to read its answer."""
-
-    url: str
-    method: Literal["GET", "POST", "PUT"] = "POST"
-    headers: dict[str, str] = Field(default_factory=dict)
-    body_format: Literal["json", "form", "none"] = "json"
-    body: dict[str, Any] = Field(default_factory=dict)
-    values: dict[str, str] = Field(default_factory=dict)
-    success_status: list[int] = Field(default_factory=lambda: [200, 201, 202])
-    success_field: str | None = None
-    success_values: list[str] = Field(default_factory=list)
-    message_id_path: str | None = None
-    error_codes: dict[str, ErrorKind] = Field(default_factory=dict)
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("url must be http(s)")
-        return url
-
-    @model_validator(mode="after")
-    def _template_syntax(self) -> GatewayOutbound:
-        self.placeholders()
-        return self
-
-    def placeholders(self) -> set[str]:
-        """Every placeholder the template uses (raises ValueError on a stray brace)."""
-        found: set[str] = set()
-
-        def collect(template: str) -> str:
-            found.update(placeholders(template))
-            return template
-
-        _walk([self.url, self.headers, self.body], collect)
-        return found
-
-
-def placeholders(template: str) -> set[str]:
-    names: set[str] = set()
-    for match in _TOKEN.finditer(template):
-        if match.group(0) in ("{", "}"):
-            raise ValueError(f"stray brace in template {template!r} (write {{{{ or }}}})")
-        if match.group(1):
-            names.add(match.group(1))
-    return names
-
-
-def substitute(template: str, values: Mapping[str, str], escape: Callable[[str], str]) -> str:
-    """Fill `{name}` placeholders with escaped values; nothing is evaluated."""
-
-    def replace(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token in ("{{", "}}"):
-            return token[0]
-        if match.group(1) is None:
-            raise ValueError("stray brace in template")
-        return escape(values[match.group(1)])
-
-    return _TOKEN.sub(replace, template)
-
-
-def _walk(node: Any, change: Callable[[str], str]) -> Any:
-    """The JSON-like template with `change` applied to every string leaf (keys stay)."""
-    if isinstance(node, str):
-        return change(node)
-    if isinstance(node, dict):
-        return {key: _walk(value, change) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_walk(value, change) for value in node]
-    return node
-
-
-def lookup(data: Any, path: str) -> Any:
-    """`data.items.0.id`-style lookup; None when any step is missing."""
-    node = data
-    for step in path.split("."):
-        if isinstance(node, dict):
-            node = node.get(step)
-        elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
-            node = node[int(step)]
-        else:
-            return None
-    return node
-
-
-def scalar_text(value: Any) -> str | None:
-    """A JSON scalar as text (true → "true"); None for objects, lists and null."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | str):
-        return str(value)
-    return None
 
 
 class GatewaySmsAdapter:
     """A Vietnamese SMS aggregator or brandname provider behind a configurable HTTP API.
 
     Settings: `shared_secret` (HMAC key of inbound calls); `inbound`,
-    `outbound` (the models above); `secret_values` (secret placeholders such as
-    an API key or password, kept out of reprs and settings dumps); `style`;
+    `outbound` (the models of `channels.sms_gateway_config`); `secret_values`
+    (secret placeholders such as an API key or password, kept out of reprs and
+    settings dumps); `style`;
     `http` (an httpx client to share; one with `timeout` is made otherwise);
     `clock` (for the timestamp window; tests inject one).
     """
@@ -269,7 +176,7 @@ class GatewaySmsAdapter:
         self.inbound = inbound or GatewayInbound()
         self.outbound = outbound
         self._secret_values = dict(secret_values or {})
-        _check_placeholders(outbound, self._secret_values)
+        check_placeholders(outbound, self._secret_values)
         self.style = style or sms.SmsStyle()
         self.capabilities = self.style.capabilities
         self._http = http or httpx.AsyncClient(timeout=timeout)
@@ -363,7 +270,7 @@ class GatewaySmsAdapter:
         try:
             url = substitute(out.url, values, lambda v: quote(v, safe=""))
             headers = {k: _header(substitute(v, values, str)) for k, v in out.headers.items()}
-            body = _walk(out.body, lambda s: substitute(s, values, str))
+            body = walk(out.body, lambda s: substitute(s, values, str))
         except ValueError as exc:
             raise BadRequest(f"gateway template: {exc}") from exc
         kwargs: dict[str, Any] = {"headers": headers}
@@ -435,17 +342,6 @@ def _gateway_error(kind: ErrorKind, code: str | None, response: httpx.Response) 
     if kind == "unreachable":
         return Unreachable(text)
     return Transient(text) if kind == "transient" else BadRequest(text)
-
-
-def _check_placeholders(outbound: GatewayOutbound, secret_values: Mapping[str, str]) -> None:
-    clash = (set(outbound.values) | set(secret_values)) & BUILTIN_PLACEHOLDERS
-    clash |= set(outbound.values) & set(secret_values)
-    if clash:
-        raise ValueError(f"template values shadow other placeholders: {sorted(clash)}")
-    unknown = outbound.placeholders() - BUILTIN_PLACEHOLDERS - set(outbound.values)
-    unknown -= set(secret_values)
-    if unknown:
-        raise ValueError(f"unknown placeholders in the gateway template: {sorted(unknown)}")
 
 
 def _header(value: str) -> str:

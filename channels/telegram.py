@@ -1,10 +1,12 @@
 """The Telegram channel: Bot API updates in, Bot API calls out, through python-telegram-bot.
 
-Owns: checking the webhook secret header, reading `Update`s into neutral `Inbound`
-messages, rendering `Reply`s as Bot API calls (inline keyboards, the "share my
-phone number" and "send my location" reply keyboards, photos, long texts split),
-sending them, the download URL of a citizen's file, and long polling for local
-development.
+Owns: the `TelegramAdapter` (its PTB `Bot`, secret and capabilities), checking
+the webhook secret header, reading `Update`s into neutral `Inbound` messages, the
+immediate answers to button presses, sending rendered calls, the download URL of a
+citizen's file and registering the webhook. Beside it: `telegram_render` turns
+`Reply`s into Bot API calls, `telegram_polling` runs the long-polling loop behind
+`poll` (local development), `telegram_errors` maps PTB errors to the outbox's
+error family; their public names are re-exported here.
 
 How PTB is used: only `telegram.Bot`, composed, never subclassed, and never
 `telegram.ext.Application`. Telegram delivers updates to the FastAPI webhook
@@ -24,30 +26,15 @@ store them and `send` replays them through the typed PTB method.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
-import logging
 import re
-import warnings
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
-from datetime import timedelta
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import phonenumbers
-from telegram import (
-    Bot,
-    CallbackQuery,
-    InlineKeyboardMarkup,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
-from telegram import error as tg
+from telegram import Bot, CallbackQuery, Message, Update
 from telegram.request import BaseRequest, HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.messages import Inbound, Media, Reply
 from channels.base import (
@@ -55,35 +42,47 @@ from channels.base import (
     Capabilities,
     Outgoing,
     PayloadError,
-    RateLimited,
     RawRequest,
-    SendError,
     SignatureError,
-    Transient,
-    Unreachable,
-    degrade,
 )
+from channels.telegram_errors import DEFAULT_RETRY_AFTER, KeepRateLimits, map_error, mapped_errors
+from channels.telegram_polling import Handler, poll_updates
+from channels.telegram_render import (
+    CALLBACK_DATA_LIMIT,
+    CAPTION_LIMIT,
+    SHARE_LOCATION,
+    SHARE_PHONE,
+    Markup,
+    markup,
+    render_reply,
+    split_text,
+)
+
+__all__ = [
+    "ALLOWED_UPDATES",
+    "CALLBACK_DATA_LIMIT",
+    "CAPABILITIES",
+    "CAPTION_LIMIT",
+    "DEFAULT_RETRY_AFTER",
+    "NAME",
+    "SECRET_HEADER",
+    "SHARE_LOCATION",
+    "SHARE_PHONE",
+    "Handler",
+    "Markup",
+    "TelegramAdapter",
+    "map_error",
+    "normalise_phone",
+    "split_text",
+]
 
 NAME = "telegram"
 CAPABILITIES = Capabilities(max_buttons=10, images=True, location=True, contact=True, max_text=4096)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "callback_query")
-CAPTION_LIMIT = 1024
-CALLBACK_DATA_LIMIT = 64  # bytes of UTF-8
-DEFAULT_RETRY_AFTER = 5  # seconds, for a 429 that does not say how long
-SHARE_PHONE = "Chia sẻ số điện thoại"
-SHARE_LOCATION = "Gửi vị trí"
 
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
-_MARKUPS: dict[str, type[Markup]] = {
-    "inline_keyboard": InlineKeyboardMarkup,
-    "keyboard": ReplyKeyboardMarkup,
-    "remove_keyboard": ReplyKeyboardRemove,
-}
-_log = logging.getLogger(__name__)
 
-Handler = Callable[[RawRequest], Awaitable[None]]
 MediaKind = Literal["image", "video", "audio", "file"]
 _KINDS: dict[str, MediaKind] = {"image": "image", "video": "video", "audio": "audio"}
 
@@ -111,7 +110,7 @@ class TelegramAdapter:
         self._secret = secret_token.encode()
 
         def transport(pool_size: int) -> BaseRequest:
-            return _KeepRateLimits(
+            return KeepRateLimits(
                 HTTPXRequest(
                     connection_pool_size=pool_size,
                     connect_timeout=connect_timeout,
@@ -159,7 +158,10 @@ class TelegramAdapter:
         A button press must be answered with answerCallbackQuery (even with no text)
         or the citizen's client shows a progress bar for a while; `send` them.
         """
-        query = _load_update(request.body).callback_query
+        data = _load_json(request.body)
+        if "callback_query" not in data:  # most updates: no need to build PTB objects twice
+            return []
+        query = _to_update(data).callback_query
         if query is None or not isinstance(query.id, str):
             return []
         recipient = str(query.from_user.id) if query.from_user else ""
@@ -169,16 +171,16 @@ class TelegramAdapter:
     # -- outbound -------------------------------------------------------------------------
 
     def render(self, replies: Sequence[Reply], recipient: str) -> list[Outgoing]:
-        return [out for reply in replies for out in _render(reply, recipient)]
+        return [out for reply in replies for out in render_reply(reply, recipient, CAPABILITIES)]
 
     async def send(self, message: Outgoing) -> str:
         """Make one rendered call; the Telegram message id, "" for a callback answer."""
-        with _mapped_errors():
+        with mapped_errors():
             return await self._call(dict(message.payload), message.recipient)
 
     async def file_url(self, file_id: str) -> str:
         """Where to download a citizen's file (valid about an hour; contains the bot token)."""
-        with _mapped_errors():
+        with mapped_errors():
             file = await self._bot.get_file(file_id)
         if not file.file_path:
             raise BadRequest("getFile returned no file_path")
@@ -187,7 +189,7 @@ class TelegramAdapter:
     async def set_webhook(self, url: str) -> None:
         """Register the public webhook URL, with this adapter's secret and update types."""
         secret = self._secret.decode()
-        with _mapped_errors():
+        with mapped_errors():
             await self._bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
 
     async def aclose(self) -> None:
@@ -197,11 +199,11 @@ class TelegramAdapter:
         method = payload.pop("method", None)
         try:
             chat_id = str(payload.pop("chat_id", recipient))
-            markup = _markup(payload.pop("reply_markup", None))
+            reply_markup = markup(payload.pop("reply_markup", None))
             if method == "sendMessage":
-                sent = await self._bot.send_message(chat_id, reply_markup=markup, **payload)
+                sent = await self._bot.send_message(chat_id, reply_markup=reply_markup, **payload)
             elif method == "sendPhoto":
-                sent = await self._bot.send_photo(chat_id, reply_markup=markup, **payload)
+                sent = await self._bot.send_photo(chat_id, reply_markup=reply_markup, **payload)
             elif method == "answerCallbackQuery":
                 await self._bot.answer_callback_query(**payload)
                 return ""
@@ -224,117 +226,36 @@ class TelegramAdapter:
         Rate limits and network errors are waited out; a Conflict (a webhook is set, or
         another poller runs) and other errors end polling.
         """
-        offset: int | None = None
-        delay = backoff
-        while not stop.is_set():
-            try:
-                updates = await self._updates(offset, timeout, stop)
-            except tg.Conflict:
-                raise
-            except tg.TelegramError as exc:
-                error = map_error(exc)
-                if isinstance(error, RateLimited):
-                    pause = error.retry_after
-                elif isinstance(error, Transient):
-                    pause, delay = delay, min(delay * 2, 30.0)
-                else:
-                    raise error from exc
-                _log.warning("telegram getUpdates failed (%s); retrying in %.1fs", error, pause)
-                await _pause(stop, pause)
-                continue
-            delay = backoff
-            for update in updates:
-                offset = max(offset or 0, update.update_id + 1)
-                await self._hand_over(handle, update)
-
-    async def _updates(self, offset: int | None, timeout: int, stop: asyncio.Event) -> list[Update]:
-        fetch = asyncio.ensure_future(
-            self._bot.get_updates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
-        )
-        stopped = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        stopped.cancel()
-        if not fetch.done():
-            fetch.cancel()
-            await asyncio.gather(fetch, return_exceptions=True)
-            return []
-        return list(fetch.result())
-
-    async def _hand_over(self, handle: Handler, update: Update) -> None:
-        body = json.dumps(update.to_dict(), ensure_ascii=False).encode()
         headers = {"content-type": "application/json", SECRET_HEADER.lower(): self._secret.decode()}
-        try:
-            await handle(RawRequest(method="POST", url="getUpdates", headers=headers, body=body))
-        except Exception:
-            _log.exception("telegram update %s could not be handled; skipped", update.update_id)
-
-
-class _KeepRateLimits(BaseRequest):
-    """PTB's httpx transport, except that a 429 always means "rate limited".
-
-    PTB raises RetryAfter only when the body carries `parameters.retry_after`; a bare 429
-    (from a proxy, say) would otherwise look like any network error.
-    """
-
-    __slots__ = ("_inner",)
-
-    def __init__(self, inner: BaseRequest) -> None:
-        self._inner = inner
-
-    @property
-    def read_timeout(self) -> float | None:
-        return self._inner.read_timeout
-
-    async def initialize(self) -> None:
-        await self._inner.initialize()
-
-    async def shutdown(self) -> None:
-        await self._inner.shutdown()
-
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        code, payload = await self._inner.do_request(*args, **kwargs)
-        if code == 429 and not _says_retry_after(payload):
-            with warnings.catch_warnings():  # PTB reads its own deprecated attribute
-                warnings.simplefilter("ignore", PTBDeprecationWarning)
-                raise tg.RetryAfter(DEFAULT_RETRY_AFTER)
-        return code, payload
-
-
-@contextlib.contextmanager
-def _mapped_errors() -> Iterator[None]:
-    try:
-        yield
-    except tg.TelegramError as exc:
-        raise map_error(exc) from exc
-
-
-def map_error(exc: tg.TelegramError) -> SendError:
-    """A PTB error as the outbox's error family."""
-    if isinstance(exc, tg.RetryAfter):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PTBDeprecationWarning)
-            wait = exc.retry_after
-        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-        return RateLimited(str(exc), retry_after=seconds)
-    if isinstance(exc, tg.Forbidden | tg.ChatMigrated):
-        return Unreachable(str(exc))  # blocked by the citizen, deactivated, not a private chat
-    if isinstance(exc, tg.BadRequest):
-        return BadRequest(str(exc))
-    if isinstance(exc, tg.InvalidToken):
-        return Transient(f"bot token rejected by the Bot API: {exc}")  # fixable by an operator
-    return Transient(str(exc))  # NetworkError, TimedOut, 5xx, Conflict, unreadable answers
+        await poll_updates(
+            self._bot,
+            handle,
+            headers=headers,
+            allowed_updates=ALLOWED_UPDATES,
+            stop=stop,
+            timeout=timeout,
+            backoff=backoff,
+        )
 
 
 # -- parsing --------------------------------------------------------------------------------
 
 
 def _load_update(body: bytes) -> Update:
+    return _to_update(_load_json(body))
+
+
+def _load_json(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise PayloadError(f"body is not JSON: {exc}") from exc
     if not isinstance(data, dict) or type(data.get("update_id")) is not int:
         raise PayloadError("not a Telegram update: no integer update_id")
+    return data
+
+
+def _to_update(data: dict[str, Any]) -> Update:
     # only what the bot acts on is read: an ignored kind (edited message, poll, chat
     # member...) whose shape PTB does not expect is still just ignored
     wanted = {key: data[key] for key in ("update_id", *ALLOWED_UPDATES) if key in data}
@@ -418,100 +339,3 @@ def normalise_phone(raw: str) -> str | None:
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _says_retry_after(payload: bytes) -> bool:
-    try:
-        parameters = json.loads(payload).get("parameters") or {}
-        return bool(parameters.get("retry_after"))
-    except (ValueError, AttributeError, RecursionError):
-        return False
-
-
-# -- rendering ------------------------------------------------------------------------------
-
-
-def _render(reply: Reply, chat_id: str) -> list[Outgoing]:
-    inline = not (reply.ask_contact or reply.ask_location)
-    if inline and any(not _fits_callback(b.payload) for b in reply.buttons):
-        # callback_data holds at most 64 bytes: offer numbered options instead, which the
-        # bot maps back from the options it remembers (exact, and never silently truncated)
-        reply = degrade(reply, replace(CAPABILITIES, max_buttons=0))
-    reply = degrade(reply, CAPABILITIES)
-    calls: list[dict[str, Any]] = []
-    text = reply.text.strip()
-    if reply.image:
-        photo: dict[str, Any] = {"method": "sendPhoto", "chat_id": chat_id, "photo": reply.image}
-        if text and _units(text) <= CAPTION_LIMIT:
-            photo["caption"], text = text, ""
-        calls.append(photo)
-    calls += [
-        {"method": "sendMessage", "chat_id": chat_id, "text": chunk}
-        for chunk in (split_text(text, CAPABILITIES.max_text) if text else [])
-    ]
-    if calls:
-        calls[-1]["reply_markup"] = _keyboard(reply)
-    return [Outgoing(recipient=chat_id, payload=call) for call in calls]
-
-
-def _keyboard(reply: Reply) -> dict[str, Any]:
-    """Inline buttons; a one-time reply keyboard when asking for the phone or location.
-
-    A message without a keyboard of its own removes a reply keyboard left from an
-    earlier question (the citizen may have typed the answer instead of tapping).
-    """
-    if reply.ask_contact or reply.ask_location:
-        rows: list[list[dict[str, Any]]] = []
-        if reply.ask_contact:
-            rows.append([{"text": SHARE_PHONE, "request_contact": True}])
-        if reply.ask_location:
-            rows.append([{"text": SHARE_LOCATION, "request_location": True}])
-        # a tapped option sends its title as text; the bot maps titles back to payloads
-        rows += [[{"text": b.title}] for b in reply.buttons]
-        return {"keyboard": rows, "one_time_keyboard": True, "resize_keyboard": True}
-    if reply.buttons:
-        rows = [[{"text": b.title, "callback_data": b.payload}] for b in reply.buttons]
-        return {"inline_keyboard": rows}
-    return {"remove_keyboard": True}
-
-
-def _markup(data: object) -> Markup | None:
-    if data is None:
-        return None
-    if not isinstance(data, Mapping):
-        raise TypeError("reply_markup is not an object")
-    kind = next((_MARKUPS[key] for key in _MARKUPS if key in data), None)
-    if kind is None:
-        raise ValueError("unknown reply_markup")
-    return kind.de_json(dict(data), None)
-
-
-def _fits_callback(payload: str) -> bool:
-    return 0 < len(payload.encode()) <= CALLBACK_DATA_LIMIT
-
-
-def _units(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Pieces of at most `limit` units, cut at a paragraph, line or word break when possible."""
-    pieces: list[str] = []
-    rest = text
-    while _units(rest) > limit:
-        end, used = 0, 0
-        while used + _units(rest[end]) <= limit:
-            used += _units(rest[end])
-            end += 1
-        window = rest[:end]
-        cut = next((i for i in map(window.rfind, ("\n\n", "\n", " ")) if i > end // 2), end)
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    pieces.append(rest)
-    return [piece for piece in pieces if piece]
-
-
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -3,7 +3,9 @@
 Owns: checking `X-ZEvent-Signature`, reading Zalo webhook events into `Inbound`
 messages, rendering `Reply` as customer-service ("tư vấn") messages for
 `POST /v3.0/oa/message/cs`, sending them and mapping Zalo's answers to the
-channel error family. Access tokens live in `channels.zalo_tokens`.
+channel error family. Access tokens live in `channels.zalo_tokens`, the event
+models and their parsing in `channels.zalo_events`, the error-code table in
+`channels.zalo_errors`; their public names are re-exported here.
 
 `zalo-sdk` (0.3.0) is not used. It is synchronous (`requests`, which would
 block the event loop), sets no timeouts, hard-codes the OAuth URLs (no fake
@@ -34,133 +36,76 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
-import math
-import mimetypes
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import httpx
-import phonenumbers
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from bot.messages import Button, Inbound, Media, Reply
+from bot.messages import Button, Inbound, Reply
 from channels.base import (
     BadRequest,
     Capabilities,
     Outgoing,
-    PayloadError,
     RateLimited,
     RawRequest,
-    SendError,
     SignatureError,
     Transient,
-    Unreachable,
     degrade,
+)
+from channels.zalo_errors import (
+    NEEDS_ADMIN,
+    RATE_LIMITS,
+    TOKEN_ERRORS,
+    UNREACHABLE,
+    error_for,
+    json_body,
+    retry_after,
+    token_refused,
+)
+from channels.zalo_events import (
+    FOLLOW_PAYLOAD,
+    NAME,
+    Id,
+    Lat,
+    Lon,
+    MediaKind,
+    body_timestamp,
+    normalise_phone,
+    parse_events,
 )
 from channels.zalo_tokens import ClientFactory, Clock, TokenError, TokenStore, ZaloTokens
 
+__all__ = [
+    "CAPABILITIES",
+    "DEFAULT_TIMEOUT",
+    "FOLLOW_PAYLOAD",
+    "MAX_TEXT",
+    "NAME",
+    "NEEDS_ADMIN",
+    "PATHS",
+    "RATE_LIMITS",
+    "SIGNATURE_HEADER",
+    "TOKEN_ERRORS",
+    "UNREACHABLE",
+    "Id",
+    "Lat",
+    "Lon",
+    "MediaKind",
+    "ZaloAdapter",
+    "normalise_phone",
+    "split_text",
+]
+
 log = logging.getLogger(__name__)
 
-NAME = "zalo"
 MAX_TEXT = 2000  # text and image captions [Z-CS-TEXT]
 CAPABILITIES = Capabilities(max_buttons=5, images=True, location=True, contact=True, max_text=2000)
-FOLLOW_PAYLOAD = "/help"
 PATHS = {"cs": "/v3.0/oa/message/cs"}
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 SIGNATURE_HEADER = "x-zevent-signature"
 _SKEW = timedelta(minutes=5)  # a webhook timestamp may be this far ahead of our clock
-
-TOKEN_ERRORS = frozenset({-216, -220, -124})
-UNREACHABLE = frozenset({-213, -217, -218, -227, -230, -232, -244})
-RATE_LIMITS = {-32: 60.0, -211: 3600.0}  # default retry-after, seconds
-NEEDS_ADMIN = frozenset({-209, -212, -221, -223, -224, -234, -320, -321})  # retry once fixed
-# every other non-zero code (-100, -201, -210, -233, -240, -248, unknown) → BadRequest
-
-_PAYLOAD = re.compile(r"/[a-z_]+(?::[a-z0-9_]+)?")
-_TIMESTAMP = re.compile(r"[0-9]{1,16}")
-_HTTP_URL = re.compile(r"https?://\S+", re.I)
-MediaKind = Literal["image", "video", "audio", "file"]
-_MEDIA_KINDS: dict[str, MediaKind] = {"image": "image", "gif": "image", "audio": "audio"}
-_MEDIA_KINDS |= {"video": "video", "file": "file"}
-_OLD_MOBILE = {  # 11-digit prefixes renumbered in 2018-2019 [VN-1011]
-    **{"120": "70", "121": "79", "122": "77", "126": "76", "128": "78"},
-    **{"123": "83", "124": "84", "125": "85", "127": "81", "129": "82"},
-    **{f"16{d}": f"3{d}" for d in "23456789"},
-    **{"186": "56", "188": "58", "199": "59"},
-}
-_VN_MOBILE = re.compile(r"[35789][0-9]{8}")
-
-
-def _as_str(value: object) -> object:
-    """Zalo ids are strings, but numbers appear (e.g. `info.phone`): keep digits as text."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-Id = Annotated[str, BeforeValidator(_as_str), Field(min_length=1, max_length=64)]
-Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class _User(_Model):
-    id: Id
-
-
-class _Coordinates(_Model):
-    latitude: Lat
-    longitude: Lon
-
-
-class _AttachmentPayload(_Model):
-    url: str | None = Field(default=None, max_length=4096)
-    coordinates: _Coordinates | None = None
-    type: str | None = Field(default=None, max_length=16)  # file extension
-
-
-class _Attachment(_Model):
-    type: str
-    payload: _AttachmentPayload
-
-
-class _Message(_Model):
-    msg_id: Id | None = None
-    text: str | None = None
-    attachments: list[_Attachment] = Field(default_factory=list, max_length=50)
-
-
-class _Info(_Model):
-    phone: Annotated[str | None, BeforeValidator(_as_str)] = Field(default=None, max_length=32)
-    name: str | None = Field(default=None, max_length=200)
-
-
-class _Event(_Model):
-    """The fields of the events this adapter reads (follow has `follower`, chatnow `user_id`)."""
-
-    event_name: str
-    timestamp: Annotated[str, BeforeValidator(_as_str), Field(pattern=_TIMESTAMP.pattern)]
-    sender: _User | None = None
-    follower: _User | None = None
-    user_id: Id | None = None
-    message: _Message | None = None
-    info: _Info | None = None
-
-    def user(self) -> str:
-        user = self.sender or self.follower
-        if uid := (user.id if user else self.user_id):
-            return uid
-        raise PayloadError(f"{self.event_name} without a sender")
-
-    def msg(self) -> _Message:
-        if self.message is None:
-            raise PayloadError(f"{self.event_name} without a message")
-        return self.message
 
 
 class ZaloAdapter:
@@ -217,7 +162,7 @@ class ZaloAdapter:
         given = (request.header(SIGNATURE_HEADER) or "").strip()
         if not given:
             raise SignatureError("missing X-ZEvent-Signature")
-        timestamp = _timestamp(request.body)
+        timestamp = body_timestamp(request.body)
         material = (
             self._app_id.encode() + request.body + timestamp.encode() + self._oa_secret.encode()
         )
@@ -236,17 +181,7 @@ class ZaloAdapter:
             raise SignatureError(f"stale webhook timestamp {timestamp} (age {age})")
 
     def parse(self, request: RawRequest) -> list[Inbound]:
-        data = _load(request.body)
-        name = data.get("event_name")
-        if not isinstance(name, str):
-            raise PayloadError("no event_name: not a Zalo event")
-        handler = _HANDLERS.get(name)
-        if handler is None:
-            return []  # receipts, the OA's own echoes, unfollow, stickers, unknown events
-        try:
-            return handler(_Event.model_validate(data))
-        except ValidationError as exc:
-            raise PayloadError(f"not a Zalo event: {exc.error_count()} problem(s)") from exc
+        return parse_events(request.body)
 
     def render(self, replies: Sequence[Reply], recipient: str) -> list[Outgoing]:
         return [
@@ -277,7 +212,7 @@ class ZaloAdapter:
         try:
             token = await self.tokens.access_token()
             response = await self._post(path, message.payload, token)
-            if _token_refused(response):
+            if token_refused(response):
                 log.warning("Zalo refused the access token; refreshing once")
                 token = await self.tokens.refresh(stale=token)
                 response = await self._post(path, message.payload, token)
@@ -305,125 +240,6 @@ class ZaloAdapter:
             )
         except httpx.HTTPError as exc:
             raise Transient(f"Zalo unreachable: {exc!r}") from exc
-
-
-def _timestamp(body: bytes) -> str:
-    """The body's `timestamp` (ms since the epoch) exactly as it enters the signature."""
-    try:
-        value = _as_str(_load(body).get("timestamp"))
-    except PayloadError as exc:
-        raise SignatureError("body is not a JSON object: nothing to verify") from exc
-    if not isinstance(value, str) or not _TIMESTAMP.fullmatch(value):
-        raise SignatureError("no readable timestamp to verify")
-    return value
-
-
-def _load(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise PayloadError("body is not JSON") from exc
-    if not isinstance(data, dict):
-        raise PayloadError("body is not a JSON object")
-    return data
-
-
-def _base(event: _Event, msg_id: str | None) -> dict[str, Any]:
-    user = event.user()
-    message_id = msg_id or f"{event.event_name}:{event.timestamp}:{user}"
-    return {"channel": NAME, "sender_id": user, "message_id": message_id}
-
-
-def _on_text(event: _Event) -> list[Inbound]:
-    message = event.msg()
-    if message.text is None:
-        raise PayloadError("user_send_text without text")
-    base, stripped = _base(event, message.msg_id), message.text.strip()
-    if _PAYLOAD.fullmatch(stripped):
-        return [Inbound(**base, payload=stripped)]
-    return [Inbound(**base, text=message.text)]
-
-
-def _on_link(event: _Event) -> list[Inbound]:
-    message = event.msg()
-    urls = [a.payload.url for a in message.attachments if a.payload.url]
-    text = (message.text or "").strip() or " ".join(urls)
-    return [Inbound(**_base(event, message.msg_id), text=text)]
-
-
-def _on_media(event: _Event) -> list[Inbound]:
-    message = event.msg()
-    media = tuple(_media(a) for a in message.attachments if a.type in _MEDIA_KINDS)
-    if not media:
-        raise PayloadError(f"{event.event_name} without a media attachment")
-    return [Inbound(**_base(event, message.msg_id), text=message.text or "", media=media)]
-
-
-def _media(attachment: _Attachment) -> Media:
-    url = attachment.payload.url
-    if not url or not _HTTP_URL.fullmatch(url):
-        raise PayloadError(f"{attachment.type} attachment without an http(s) url")
-    mime: str | None = None
-    if attachment.type == "gif":
-        mime = "image/gif"
-    elif attachment.type == "file" and attachment.payload.type:
-        mime = mimetypes.guess_type(f"f.{attachment.payload.type}")[0]
-    return Media(kind=_MEDIA_KINDS[attachment.type], url=url, mime_type=mime)
-
-
-def _on_location(event: _Event) -> list[Inbound]:
-    message = event.msg()
-    points = [a.payload.coordinates for a in message.attachments if a.payload.coordinates]
-    if not points:
-        raise PayloadError("user_send_location without coordinates")
-    base = _base(event, message.msg_id)
-    return [Inbound(**base, lat=points[0].latitude, lon=points[0].longitude)]
-
-
-def _on_submit_info(event: _Event) -> list[Inbound]:
-    if (info := event.info) is None:
-        raise PayloadError("user_submit_info without info")
-    phone = normalise_phone(info.phone) if info.phone else None
-    name = (info.name or "").strip() or None
-    return [Inbound(**_base(event, None), contact_phone=phone, sender_name=name)]
-
-
-def _on_follow(event: _Event) -> list[Inbound]:
-    return [Inbound(**_base(event, None), payload=FOLLOW_PAYLOAD)]
-
-
-_HANDLERS: dict[str, Callable[[_Event], list[Inbound]]] = {
-    "user_send_text": _on_text,
-    "user_send_link": _on_link,
-    "user_send_image": _on_media,
-    "user_send_gif": _on_media,
-    "user_send_audio": _on_media,
-    "user_send_video": _on_media,
-    "user_send_file": _on_media,
-    "user_send_location": _on_location,
-    "user_submit_info": _on_submit_info,
-    "follow": _on_follow,
-    "user_click_chatnow": _on_follow,
-}
-
-
-def normalise_phone(raw: str) -> str | None:
-    """E.164 (+84…) for a Vietnamese number in any usual form; old 11-digit mobiles renumbered."""
-    try:
-        number = phonenumbers.parse(re.sub(r"[\s.()-]", "", raw), "VN")
-    except phonenumbers.NumberParseException:
-        return None
-    if number.country_code != 84:
-        if not phonenumbers.is_valid_number(number):
-            return None
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    national = str(number.national_number)
-    if len(national) == 10 and national[:3] in _OLD_MOBILE:
-        national = _OLD_MOBILE[national[:3]] + national[3:]
-    candidate = phonenumbers.parse(f"+84{national}")
-    if phonenumbers.is_valid_number(candidate) or _VN_MOBILE.fullmatch(national):
-        return f"+84{national}"  # new MVNO ranges (e.g. 055) are not all in phonenumbers yet
-    return None
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -461,29 +277,16 @@ def _image(url: str, caption: str | None) -> dict[str, Any]:
     return {"text": caption, **message} if caption else message
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _token_refused(response: httpx.Response) -> bool:
-    status = response.status_code
-    return status == 401 or (status == 200 and _json(response).get("error") in TOKEN_ERRORS)
-
-
 def _outcome(response: httpx.Response) -> str:
     """Zalo's message id, or the error family: HTTP status first, then the body's `error`."""
     status = response.status_code
     if status == 429:
-        raise RateLimited("Zalo HTTP 429", _retry_after(response, 60.0))
+        raise RateLimited("Zalo HTTP 429", retry_after(response, 60.0))
     if status >= 500 or status in (401, 408):
         raise Transient(f"Zalo HTTP {status}")
     if status >= 400:
         raise BadRequest(f"Zalo HTTP {status}")
-    body = _json(response)
+    body = json_body(response)
     code = body.get("error")
     if type(code) is not int:
         raise Transient(f"unreadable Zalo answer (HTTP {status})")
@@ -492,25 +295,4 @@ def _outcome(response: httpx.Response) -> str:
         return str(data.get("message_id", "")) if isinstance(data, dict) else ""
     text = str(body.get("message", ""))
     log.warning("Zalo send refused: error %s %s", code, text)
-    raise _error(code, text, response)
-
-
-def _error(code: int, text: str, response: httpx.Response) -> SendError:
-    detail = f"Zalo error {code}: {text}"
-    if code in TOKEN_ERRORS:
-        return Transient(f"{detail} (after a token refresh)")
-    if code in UNREACHABLE:
-        return Unreachable(detail)
-    if code in RATE_LIMITS:
-        return RateLimited(detail, _retry_after(response, RATE_LIMITS[code]))
-    if code in NEEDS_ADMIN:
-        return Transient(f"{detail} (OA configuration or balance)")
-    return BadRequest(detail)
-
-
-def _retry_after(response: httpx.Response, default: float) -> float:
-    try:
-        seconds = float(response.headers.get("retry-after", ""))
-    except ValueError:
-        return default
-    return min(max(seconds, 0.0), 86400.0) if math.isfinite(seconds) else default
+    raise error_for(code, text, response)
