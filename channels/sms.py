@@ -41,7 +41,6 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
-import phonenumbers
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http import AsyncHttpClient
 from twilio.http.response import Response as TwilioResponse
@@ -49,6 +48,7 @@ from twilio.request_validator import HMAC_SHA1, RequestValidator, get_signature_
 from twilio.rest import Client
 
 from bot.messages import Inbound, Media, Reply
+from channels import phones
 from channels.base import (
     BadRequest,
     Capabilities,
@@ -77,15 +77,12 @@ class InvalidPhone(ValueError):
     """Not a phone number (the message never repeats the number)."""
 
 
-def normalise_phone(raw: str, region: str = "VN") -> str:
-    """`0912 345 678`, `84912345678`, `+84912345678` → `+84912345678`."""
-    try:
-        number = phonenumbers.parse(raw.strip(), region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidPhone("not a phone number") from exc
-    if not phonenumbers.is_possible_number(number):  # new MVNO ranges may not be "valid" yet
-        raise InvalidPhone("not a possible phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+def normalise_phone(raw: str) -> str:
+    """`0912 345 678`, `84912345678`, `+84912345678` → `+84912345678`, or InvalidPhone."""
+    phone = phones.normalise_phone(raw.strip())
+    if phone is None:
+        raise InvalidPhone("not a phone number")
+    return phone
 
 
 def redact(text: str) -> str:

@@ -32,7 +32,6 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import phonenumbers
 from telegram import Bot, CallbackQuery, Message, Update
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -45,6 +44,7 @@ from channels.base import (
     RawRequest,
     SignatureError,
 )
+from channels.phones import normalise_phone
 from channels.telegram_errors import DEFAULT_RETRY_AFTER, KeepRateLimits, map_error, mapped_errors
 from channels.telegram_polling import Handler, poll_updates
 from channels.telegram_render import (
@@ -327,15 +327,3 @@ def _own_phone(message: Message) -> str | None:
     if contact is None or message.from_user is None or contact.user_id != message.from_user.id:
         return None
     return normalise_phone(contact.phone_number)
-
-
-def normalise_phone(raw: str) -> str | None:
-    """+84... form; Telegram sends its verified numbers with or without "+"."""
-    try:
-        number = phonenumbers.parse(raw, "VN")
-    except phonenumbers.NumberParseException:
-        return None
-    # Telegram verified the number by SMS: accept ranges newer than the metadata (055...).
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -54,6 +54,7 @@ from channels.base import (
     Transient,
     degrade,
 )
+from channels.phones import normalise_phone
 from channels.zalo_errors import (
     NEEDS_ADMIN,
     RATE_LIMITS,
@@ -72,7 +73,6 @@ from channels.zalo_events import (
     Lon,
     MediaKind,
     body_timestamp,
-    normalise_phone,
     parse_events,
 )
 from channels.zalo_tokens import ClientFactory, Clock, TokenError, TokenStore, ZaloTokens

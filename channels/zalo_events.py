@@ -19,11 +19,11 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-import phonenumbers
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from bot.messages import Inbound, Media
 from channels.base import PayloadError, SignatureError
+from channels.phones import normalise_phone
 
 NAME = "zalo"
 FOLLOW_PAYLOAD = "/help"
@@ -34,13 +34,6 @@ _HTTP_URL = re.compile(r"https?://\S+", re.I)
 MediaKind = Literal["image", "video", "audio", "file"]
 _MEDIA_KINDS: dict[str, MediaKind] = {"image": "image", "gif": "image", "audio": "audio"}
 _MEDIA_KINDS |= {"video": "video", "file": "file"}
-_OLD_MOBILE = {  # 11-digit prefixes renumbered in 2018-2019 [VN-1011]
-    **{"120": "70", "121": "79", "122": "77", "126": "76", "128": "78"},
-    **{"123": "83", "124": "84", "125": "85", "127": "81", "129": "82"},
-    **{f"16{d}": f"3{d}" for d in "23456789"},
-    **{"186": "56", "188": "58", "199": "59"},
-}
-_VN_MOBILE = re.compile(r"[35789][0-9]{8}")
 
 
 def _as_str(value: object) -> object:
@@ -224,22 +217,3 @@ _HANDLERS: dict[str, Callable[[_Event], list[Inbound]]] = {
     "follow": _on_follow,
     "user_click_chatnow": _on_follow,
 }
-
-
-def normalise_phone(raw: str) -> str | None:
-    """E.164 (+84…) for a Vietnamese number in any usual form; old 11-digit mobiles renumbered."""
-    try:
-        number = phonenumbers.parse(re.sub(r"[\s.()-]", "", raw), "VN")
-    except phonenumbers.NumberParseException:
-        return None
-    if number.country_code != 84:
-        if not phonenumbers.is_valid_number(number):
-            return None
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    national = str(number.national_number)
-    if len(national) == 10 and national[:3] in _OLD_MOBILE:
-        national = _OLD_MOBILE[national[:3]] + national[3:]
-    candidate = phonenumbers.parse(f"+84{national}")
-    if phonenumbers.is_valid_number(candidate) or _VN_MOBILE.fullmatch(national):
-        return f"+84{national}"  # new MVNO ranges (e.g. 055) are not all in phonenumbers yet
-    return None
