@@ -108,6 +108,10 @@ class TwilioSettings(Section):
     messaging_service_sid: str | None = None
     api_base: str = "https://api.twilio.com"
     operator_number: str | None = None  # hotline: transfers to this E.164 number
+    # Told to callers in the SMS after the call, so they can send photos for their report.
+    zalo_oa_name: str | None = None
+    zalo_link: str | None = None
+    telegram_link: str | None = None
     voice_name: str = "Google.vi-VN-Standard-A"
     speech_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
 

@@ -102,6 +102,9 @@ def voice_config(ctx: ChatContext) -> VoiceConfig:
         bot=ctx.bot,
         operator_number=twilio.operator_number,
         confidence_threshold=twilio.speech_confidence,
+        zalo_oa_name=twilio.zalo_oa_name,
+        zalo_link=twilio.zalo_link,
+        telegram_link=twilio.telegram_link,
     )
 
 

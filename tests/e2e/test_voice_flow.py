@@ -26,11 +26,13 @@ from backend.channels.registry import Channels
 from backend.citizens.models import Citizen
 from backend.citizens.service import citizen_for
 from backend.conversations.models import Conversation
+from backend.conversations.service import ChatContext, bot_config
 from backend.db import make_session_factory, utcnow
 from backend.notifications.models import OutboxMessage
 from backend.reports.models import Report
+from backend.voice.service import voice_config
 from bot.messages import Inbound, Reply
-from bot.voice_templates import spell_code
+from bot.voice_templates import sms_text, spell_code
 from channels.base import Capabilities, Outgoing, RawRequest, SignatureError
 from channels.voice import STATUS_PATH, VOICE_PATH, TwilioVoiceAdapter
 from nlu import Nlu
@@ -323,3 +325,17 @@ def test_forged_malformed_and_unconfigured_webhooks_store_nothing(
     bare = create_app(make_settings(database_url=database_url), nlu=nlu, channels=Channels())
     with TestClient(bare) as client:
         assert post(client, url, call.form()).status_code == 404
+
+
+def test_the_sms_after_a_call_tells_where_to_send_photos(nlu: Nlu) -> None:
+    settings = make_settings(
+        twilio={
+            "zalo_oa_name": "UBND tỉnh Vĩnh Long",
+            "zalo_link": "https://zalo.me/123",
+            "telegram_link": "https://t.me/paht_vinhlong_bot",
+        }
+    )
+    cfg = voice_config(ChatContext(settings=settings, nlu=nlu, bot=bot_config(settings)))
+    text = sms_text("202611230001", cfg.zalo_oa_name, cfg.zalo_link, cfg.telegram_link)
+    assert "202611230001" in text
+    assert "https://zalo.me/123" in text and "https://t.me/paht_vinhlong_bot" in text
