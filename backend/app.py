@@ -16,7 +16,9 @@ from backend.channels.registry import Channels, build_channels
 from backend.conversations.service import ChatContext, bot_config
 from backend.db import make_engine, make_session_factory
 from backend.errors import DomainError
-from backend.media.service import MediaIntake, default_store
+from backend.media import LocalMediaStore, MediaLimits
+from backend.media.download import DownloadLimits
+from backend.media.service import MediaIntake, MediaPolicy
 from backend.settings import Settings, get_settings
 from backend.voice import routes as voice_routes
 from backend.web import routes as web_routes
@@ -46,11 +48,16 @@ def create_app(
         app.state.background = set()
         app.state.public_urls = wired.public_urls
         app.state.channels_voice = wired.voice
-        app.state.media_store = getattr(app.state, "media_store", None) or default_store()
+        policy = media_policy(settings)
+        app.state.media_limits = policy.limits
+        app.state.media_store = getattr(app.state, "media_store", None) or LocalMediaStore(
+            settings.media.root, base_url="/media"
+        )
         media = MediaIntake(
             app.state.sessions,
             adapters=wired.senders,
             store=app.state.media_store,
+            policy=policy,
             twilio_auth=wired.twilio_auth,
         )
         app.state.pipeline = Pipeline(
@@ -85,3 +92,9 @@ def load_nlu_for(settings: Settings) -> Nlu:
         nationwide=settings.nationwide,
         category_threshold=settings.nlu.confidence_threshold,
     )
+
+
+def media_policy(settings: Settings) -> MediaPolicy:
+    """The media intake's limits from the deployment settings."""
+    limits = MediaLimits(download=DownloadLimits(max_bytes=settings.media.max_bytes))
+    return MediaPolicy(limits=limits, max_attempts=settings.media.max_attempts)

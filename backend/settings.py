@@ -141,6 +141,14 @@ class SmsGatewaySettings(Section):
         return bool(self.shared_secret and self.outbound)
 
 
+class MediaSettings(Section):
+    """Photos, videos and recordings: where they are kept and how large they may be."""
+
+    root: Path = Path("var/media")
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    max_attempts: int = Field(default=5, ge=1, le=50)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PAHT_", env_nested_delimiter="__", extra="forbid", validate_default=True
@@ -160,6 +168,7 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=4000, ge=100, le=20000)
     rate_limit_per_minute: int = Field(default=20, ge=1, le=1000)
     nlu: NluSettings = Field(default_factory=NluSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)

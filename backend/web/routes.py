@@ -63,10 +63,13 @@ def chat_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/chat/media", tags=["web chat"])
-async def upload_media(file: UploadFile, store: media_routes.MediaStoreDep) -> dict[str, str]:
+async def upload_media(
+    request: Request, file: UploadFile, store: media_routes.MediaStoreDep
+) -> dict[str, str]:
     """Check and store a photo/video/recording from the web chat; the chat then sends the
     returned store URL as message metadata, and the media step attaches it to the report."""
-    stored = await media_routes.store_upload(file, store=store)
+    limits = getattr(request.app.state, "media_limits", None)
+    stored = await media_routes.store_upload(file, store=store, limits=limits)
     return {"url": store.url_for(stored.key), "kind": stored.kind}
 
 

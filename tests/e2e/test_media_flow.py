@@ -22,7 +22,6 @@ from sqlalchemy import Engine, select
 from backend.app import create_app
 from backend.channels.registry import Channels
 from backend.db import make_session_factory
-from backend.media import service as media_service
 from backend.reports.models import Report
 from nlu import Nlu
 from tests.conftest import make_settings
@@ -52,11 +51,9 @@ def gps_photo() -> bytes:
 
 
 @pytest.fixture
-def client(
-    engine: Engine, database_url: str, nlu: Nlu, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[TestClient]:
-    monkeypatch.setattr(media_service, "DEFAULT_MEDIA_ROOT", tmp_path / "media")
-    app = create_app(make_settings(database_url=database_url), nlu=nlu, channels=Channels())
+def client(engine: Engine, database_url: str, nlu: Nlu, tmp_path: Path) -> Iterator[TestClient]:
+    settings = make_settings(database_url=database_url, media={"root": str(tmp_path / "media")})
+    app = create_app(settings, nlu=nlu, channels=Channels())
     with TestClient(app) as client:
         yield client
 

@@ -25,7 +25,6 @@ from backend.app import create_app
 from backend.channels.models import InboxMessage
 from backend.channels.registry import Channels
 from backend.db import make_session_factory
-from backend.media import service as media_service
 from backend.reports.models import Report
 from channels.zalo import ZaloAdapter
 from channels.zalo_tokens import FileTokenStore, TokenPair
@@ -113,9 +112,7 @@ def running_zalo(engine: Engine, database_url: str, nlu: Nlu, tmp_path: Path) ->
     fake = FakeZalo()
     store = tmp_path / "zalo-tokens.json"
     store.write_text(TokenPair("at-0", "rt-0", datetime.now(UTC) + timedelta(hours=20)).to_json())
-    with serve(fake.app) as url, pytest.MonkeyPatch.context() as patch:
-        # the media step tries the photo in the background: never into the working tree
-        patch.setattr(media_service, "DEFAULT_MEDIA_ROOT", tmp_path / "media")
+    with serve(fake.app) as url:
         adapter = ZaloAdapter(
             app_id=APP_ID,
             oa_secret_key=OA_SECRET,
@@ -126,7 +123,11 @@ def running_zalo(engine: Engine, database_url: str, nlu: Nlu, tmp_path: Path) ->
             oauth_base=url,
         )
         channels = Channels(webhook={"zalo": adapter}, senders={"zalo": adapter})
-        app = create_app(make_settings(database_url=database_url), nlu=nlu, channels=channels)
+        # the media step tries the photo in the background: never into the working tree
+        media = {"root": str(tmp_path / "media")}
+        app = create_app(
+            make_settings(database_url=database_url, media=media), nlu=nlu, channels=channels
+        )
         with TestClient(app) as client:
             yield Zalo(client, fake, engine)
 
