@@ -46,7 +46,6 @@ def create_app(
         wired = channels or await build_channels(settings)
         app.state.webhook_adapters = wired.webhook
         app.state.background = set()
-        app.state.public_urls = wired.public_urls
         app.state.channels_voice = wired.voice
         policy = media_policy(settings)
         app.state.media_limits = policy.limits

@@ -49,7 +49,7 @@ def handle(state: State, msg: Inbound, nlu: NluResult, now: datetime, cfg: BotCo
     if len(msg.text) > cfg.max_chars:
         return Turn(state, (t.too_long(cfg.max_chars),))
     if _is_empty(msg):
-        return _remember_options(Turn(state, (t.empty_message(),)), state)
+        return _remember_options(Turn(state, (t.empty_message(),)))
     if state.draft is not None:
         state = state.model_copy(
             update={"draft": state.draft.model_copy(update={"turns": state.draft.turns + 1})}
@@ -60,19 +60,19 @@ def handle(state: State, msg: Inbound, nlu: NluResult, now: datetime, cfg: BotCo
     else:
         resuming = away is not None and away > cfg.resume_after
         turn = _on_text(state, msg, nlu, now, cfg, resuming)
-    return _remember_options(turn, state)
+    return _remember_options(turn)
 
 
 def on_outcome(state: State, outcome: Outcome, cfg: BotConfig) -> Turn:
     """React to the result of a command the runner executed."""
     if isinstance(outcome, ReportCreated):
-        return _remember_options(Turn(state, (t.created(outcome, cfg),)), state)
+        return _remember_options(Turn(state, (t.created(outcome, cfg),)))
     reply = (
         t.status(outcome) if isinstance(outcome, StatusFound) else t.status_not_found(outcome.code)
     )
     if state.draft is not None and state.step not in (Step.IDLE, Step.AWAIT_CODE):
-        return _remember_options(advance(state, state.draft, cfg, reply), state)
-    return _remember_options(Turn(state.model_copy(update={"step": Step.IDLE}), (reply,)), state)
+        return _remember_options(advance(state, state.draft, cfg, reply))
+    return _remember_options(Turn(state.model_copy(update={"step": Step.IDLE}), (reply,)))
 
 
 def _is_empty(msg: Inbound) -> bool:
@@ -89,7 +89,7 @@ def _learn_profile(state: State, msg: Inbound) -> object:
     )
 
 
-def _remember_options(turn: Turn, before: State) -> Turn:
+def _remember_options(turn: Turn) -> Turn:
     offered = next((r.buttons for r in reversed(turn.replies) if r.buttons), ())
     return Turn(turn.state.model_copy(update={"options": offered}), turn.replies, turn.commands)
 

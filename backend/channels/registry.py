@@ -26,7 +26,6 @@ from channels.zalo_tokens import FileTokenStore, TokenPair
 class Channels:
     webhook: dict[str, ChannelAdapter] = field(default_factory=dict)  # route key → adapter
     senders: dict[str, ChannelAdapter] = field(default_factory=dict)  # channel name → adapter
-    public_urls: dict[str, str] = field(default_factory=dict)  # route key → URL the provider signs
     voice: TwilioVoiceAdapter | None = None
     twilio_auth: tuple[str, str] | None = None  # basic auth for Twilio media (MMS, recordings)
 

@@ -31,11 +31,11 @@ WEBHOOK_PATHS = {
 ACK_MALFORMED = {"telegram", "zalo"}  # they retry non-2xx answers
 
 
-async def raw_request(request: Request, public_url: str | None = None) -> RawRequest:
-    """The request as adapters see it; `public_url` is the URL the provider signed (proxies)."""
+async def raw_request(request: Request) -> RawRequest:
+    """The request as adapters see it (adapters that sign URLs know their public origin)."""
     return RawRequest(
         method=request.method,
-        url=public_url or str(request.url),
+        url=str(request.url),
         headers={k.lower(): v for k, v in request.headers.items()},
         body=await request.body(),
         query=dict(request.query_params),
@@ -47,8 +47,7 @@ async def receive(request: Request, key: str) -> JSONResponse:
     adapter = adapters.get(key)
     if adapter is None:
         raise HTTPException(status_code=404, detail=f"channel '{key}' is not configured")
-    public_urls: dict[str, str] = request.app.state.public_urls
-    raw = await raw_request(request, public_urls.get(key))
+    raw = await raw_request(request)
     try:
         adapter.verify(raw)
         messages = adapter.parse(raw)
