@@ -38,7 +38,8 @@ from nlu.classifier import (
 )
 from nlu.gazetteer import load_gazetteer
 from nlu.location import Locator as GazetteerLocator
-from nlu.normalize import Normalizer, fold, has_diacritics, strip_diacritics
+from nlu.normalize import Normalizer, has_diacritics, strip_diacritics
+from nlu.text import fold
 from nlu.training_data import TrainingData, data_files, fingerprint, load_files
 from nlu.types import (
     DEFAULT_CATEGORIES,

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from nlu.engine import Nlu
-from nlu.normalize import fold, strip_diacritics
+from nlu.normalize import strip_diacritics
+from nlu.text import fold
 from nlu.training_data import load_file
 from nlu.types import INTENTS, NluResult
 from nlu.urgency import NOT_URGENT, URGENT

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nlu.text import fold
+
 # --- diacritics -----------------------------------------------------------
 
 _TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}  # huyền sắc ngã hỏi nặng
@@ -42,14 +44,6 @@ def strip_diacritics(text: str) -> str:
     if text.isascii():
         return text
     return " ".join(_strip_word(w) for w in text.split(" "))
-
-
-_NON_WORD = re.compile(r"\W+")
-
-
-def fold(text: str) -> str:
-    """Lower-case, diacritics-free, punctuation-free, single-spaced key."""
-    return " ".join(_NON_WORD.sub(" ", strip_diacritics(text).lower()).split())
 
 
 def has_diacritics(text: str) -> bool:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from nlu.normalize import fold
+from nlu.text import fold
 
 TEXT_WEIGHT, PLACE_WEIGHT, RECENCY_WEIGHT = 0.55, 0.30, 0.15
 UNKNOWN_PLACE = 0.3
