@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 
 from backend.channels.service import store_inbound
 from backend.db import unit_of_work, utcnow
+from bot.messages import Inbound
 from channels.base import ChannelAdapter, Outgoing, PayloadError, RawRequest, SignatureError
 
 router = APIRouter(tags=["channels"])
@@ -86,12 +88,12 @@ async def _send_quietly(adapter: ChannelAdapter, outgoing: Outgoing) -> None:
         log.warning("acknowledgement not sent: %s", type(exc).__name__)
 
 
-def _store(request: Request, messages: list) -> None:  # type: ignore[type-arg]
+def _store(request: Request, messages: list[Inbound]) -> None:
     with unit_of_work(request.app.state.sessions) as session:
         store_inbound(session, messages=messages, now=utcnow())
 
 
-def _route(key: str):  # type: ignore[no-untyped-def]
+def _route(key: str) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def webhook(request: Request) -> JSONResponse:
         return await receive(request, key)
 
