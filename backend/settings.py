@@ -61,6 +61,36 @@ class Unit(Section):
     commune: str | None = None
 
 
+class Route(Section):
+    """Routing override: reports of `category` in `commune` go to `unit`."""
+
+    category: str
+    commune: str | None = None  # commune name as the gazetteer gives it; None = everywhere
+    unit: str = Field(pattern=ID_PATTERN)
+
+
+class AnswerTemplate(Section):
+    """A câu trả lời mẫu offered to specialists drafting an answer."""
+
+    title: str = Field(min_length=2)
+    text: str = Field(min_length=2)
+    category: str | None = None  # offered for this category only; None = for all
+
+
+class ConsoleSettings(Section):
+    """The staff console: sessions, login limits, paging and the map."""
+
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    page_size: int = Field(default=25, ge=5, le=200)
+    soon_due_hours: int = Field(default=24, ge=1, le=24 * 14)
+    # Map tiles (Leaflet); empty = the pin is shown without a background map (offline).
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tile_attribution: str = "© OpenStreetMap"
+    secure_cookies: bool = False  # set true behind HTTPS
+
+
 class NluSettings(Section):
     model_dir: Path = Path("var/nlu-model")
     extra_data_dirs: list[Path] = Field(default_factory=list)
@@ -174,6 +204,9 @@ class Settings(BaseSettings):
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     sms_gateway: SmsGatewaySettings = Field(default_factory=SmsGatewaySettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    routes: list[Route] = Field(default_factory=list)
+    answer_templates: list[AnswerTemplate] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(
@@ -196,6 +229,12 @@ class Settings(BaseSettings):
         for i, category in enumerate(self.categories):
             if category.unit not in unit_ids:
                 raise ValueError(f"categories.{i}.unit: unknown unit '{category.unit}'")
+        category_ids = {c.id for c in self.categories}
+        for i, route in enumerate(self.routes):
+            if route.unit not in unit_ids:
+                raise ValueError(f"routes.{i}.unit: unknown unit '{route.unit}'")
+            if route.category not in category_ids:
+                raise ValueError(f"routes.{i}.category: unknown category '{route.category}'")
         if self.env == "production":
             self._refuse_placeholders()
         return self
@@ -218,6 +257,12 @@ class Settings(BaseSettings):
 
     def category_names(self) -> dict[str, str]:
         return {c.id: c.name for c in self.categories}
+
+    def unit(self, unit_id: str | None) -> Unit | None:
+        return next((u for u in self.units if u.id == unit_id), None)
+
+    def unit_names(self) -> dict[str, str]:
+        return {u.id: u.name for u in self.units}
 
 
 def _no_duplicates(key: str, ids: list[str]) -> None:

@@ -55,6 +55,21 @@ class Report(Base):
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     intake_turns: Mapped[int | None] = mapped_column(Integer)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # Staff workflow (backend.reports.actions): who handles it, the answer and its approval.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    answer_draft: Mapped[str | None] = mapped_column(Text)  # sanitised HTML
+    answer: Mapped[str | None] = mapped_column(Text)  # sanitised HTML, once approved
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    published: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    extension_days: Mapped[int | None] = mapped_column(Integer)  # a pending extension request
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The citizen's rating of the answer: 3 rất hài lòng, 2 hài lòng, 1 chưa hài lòng.
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -79,6 +94,9 @@ class Attachment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # image, video, audio, file
+    # "report": sent by the citizen; "answer": attached by staff to the answer.
+    purpose: Mapped[str] = mapped_column(String(16), default="report", server_default="report")
+    filename: Mapped[str | None] = mapped_column(String(255))
     url: Mapped[str | None] = mapped_column(Text)
     provider_ref: Mapped[str | None] = mapped_column(String(255))
     mime_type: Mapped[str | None] = mapped_column(String(100))
@@ -105,7 +123,8 @@ class ReportEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[str] = mapped_column(String(120))  # "staff:<username>", "citizen:<channel>"
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     from_status: Mapped[str | None] = mapped_column(String(32))
     to_status: Mapped[str | None] = mapped_column(String(32))
     comment: Mapped[str | None] = mapped_column(Text)
@@ -113,3 +132,23 @@ class ReportEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     report: Mapped[Report] = relationship(back_populates="events")
+
+
+class Correction(Base):
+    """A staff correction of what the NLU understood: training data for the next model.
+
+    `kind` is "category" (old/new category ids) or "location" (old/new commune
+    names); `text` is the citizen's words the NLU read. `paht nlu
+    export-corrections` writes them as Rasa NLU examples.
+    """
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    old_value: Mapped[str | None] = mapped_column(String(200))
+    new_value: Mapped[str] = mapped_column(String(200))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
