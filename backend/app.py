@@ -5,21 +5,27 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from backend.channels import routes as channel_routes
 from backend.channels.pipeline import Pipeline
 from backend.channels.registry import Channels, build_channels
+from backend.console import routes as console_routes
+from backend.console import stats_routes
+from backend.console.templating import STATIC_DIR as CONSOLE_STATIC_DIR
 from backend.conversations.service import ChatContext, bot_config
 from backend.db import make_engine, make_session_factory
-from backend.errors import DomainError
+from backend.errors import DomainError, LoginRequired
 from backend.media import LocalMediaStore, MediaLimits
 from backend.media.download import DownloadLimits
 from backend.media.service import MediaIntake, MediaPolicy
+from backend.reports import workflow
 from backend.settings import Settings, get_settings
+from backend.staff import routes as staff_routes
 from backend.voice import routes as voice_routes
 from backend.web import routes as web_routes
 from nlu import Nlu, load_nlu
@@ -72,13 +78,36 @@ def create_app(
     app.include_router(web_routes.router)
     app.include_router(channel_routes.router)
     app.include_router(voice_routes.router)
+    app.include_router(staff_routes.router)
+    app.include_router(console_routes.router)
+    app.include_router(stats_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/console/static", StaticFiles(directory=CONSOLE_STATIC_DIR), name="console-static")
+    _error_handlers(app)
+    return app
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, _: LoginRequired) -> Response:
+        if request.method == "GET" and "text/html" in request.headers.get("accept", "text/html"):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/console/login?{urlencode({'next': target})}", 303)
+        return JSONResponse({"detail": "Vui lòng đăng nhập."}, status_code=401)
 
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
 
-    return app
+    @app.exception_handler(workflow.Forbidden)
+    async def _forbidden(_: Request, exc: workflow.Forbidden) -> JSONResponse:
+        return JSONResponse({"detail": "Bạn không có quyền thực hiện thao tác này."}, 403)
+
+    @app.exception_handler(workflow.NotAllowedNow)
+    async def _not_now(_: Request, exc: workflow.NotAllowedNow) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "Thao tác không phù hợp với trạng thái hiện tại của phản ánh."}, 409
+        )
 
 
 def load_nlu_for(settings: Settings) -> Nlu:

@@ -17,3 +17,13 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status_code = 409
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class LoginRequired(DomainError):
+    """No valid staff session: console pages redirect to the login page."""
+
+    status_code = 401
