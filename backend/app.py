@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from backend.channels import routes as channel_routes
+from backend.channels.inbox_writer import InboxWriter
 from backend.channels.pipeline import Pipeline
 from backend.channels.registry import Channels, build_channels
 from backend.console import routes as console_routes
@@ -44,6 +45,7 @@ def create_app(
         engine = make_engine(settings.database_url)
         app.state.settings = settings
         app.state.sessions = make_session_factory(engine)
+        app.state.inbox_writer = InboxWriter(engine)
         app.state.chat = ChatContext(
             settings=settings,
             nlu=nlu or load_nlu_for(settings),

@@ -14,10 +14,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
-from backend.channels.service import store_inbound
-from backend.db import unit_of_work, utcnow
-from bot.messages import Inbound
 from channels.base import ChannelAdapter, Outgoing, PayloadError, RawRequest, SignatureError
 
 router = APIRouter(tags=["channels"])
@@ -64,7 +62,10 @@ async def receive(request: Request, key: str) -> JSONResponse:
         raise HTTPException(status_code=400, detail=f"malformed payload: {reason}") from exc
     _acknowledge(request, adapter, raw)
     if messages:
-        await asyncio.to_thread(_store, request, messages)
+        try:
+            await request.app.state.inbox_writer.store(messages)
+        except OperationalError as exc:  # the provider retries; nothing was acknowledged
+            raise HTTPException(status_code=503, detail="database unavailable") from exc
         request.app.state.pipeline.wake()
     return JSONResponse({"status": "ok"})
 
@@ -86,11 +87,6 @@ async def _send_quietly(adapter: ChannelAdapter, outgoing: Outgoing) -> None:
         await adapter.send(outgoing)
     except Exception as exc:  # an unanswered button press only spins a little longer
         log.warning("acknowledgement not sent: %s", type(exc).__name__)
-
-
-def _store(request: Request, messages: list[Inbound]) -> None:
-    with unit_of_work(request.app.state.sessions) as session:
-        store_inbound(session, messages=messages, now=utcnow())
 
 
 def _route(key: str) -> Callable[[Request], Awaitable[JSONResponse]]:

@@ -1,7 +1,7 @@
 """Storing acknowledged webhook messages and running them through the bot afterwards.
 
-`store_inbound` is all a webhook route does after verifying and parsing: one
-insert per message that ignores a provider's redelivery. `process_pending`
+A webhook route, after verifying and parsing, only stores its messages (one
+insert per message that ignores a provider's redelivery). `process_pending`
 runs the bot for each stored message in its own transaction and writes the
 replies to the outbox in that same transaction, so a reply is never lost nor
 sent for a message that was not handled.
@@ -38,22 +38,34 @@ def message_key(msg: Inbound) -> str:
     return "sha256:" + hashlib.sha256(msg.model_dump_json().encode()).hexdigest()[:40]
 
 
+def inbox_rows(messages: Sequence[Inbound], now: datetime) -> list[dict[str, Any]]:
+    """The inbox rows of `messages`, keyed by the provider's message id."""
+    return [
+        {
+            "channel": msg.channel,
+            "provider_message_id": message_key(msg),
+            "sender_id": msg.sender_id,
+            "message": msg.model_dump(mode="json"),
+            "status": INBOX_PENDING,
+            "attempts": 0,
+            "received_at": now,
+        }
+        for msg in messages
+    ]
+
+
 def store_inbound(session: Session, *, messages: Sequence[Inbound], now: datetime) -> int:
-    """Store new messages; a redelivered one is ignored. Returns how many were new."""
+    """Store new messages; a redelivered one is ignored. Returns how many were new.
+
+    Webhook routes store through `inbox_writer.InboxWriter`, which batches
+    concurrent requests into one transaction; this is the one-off form.
+    """
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     added = 0
-    for msg in messages:
+    for row in inbox_rows(messages, now):
         stmt = (
             insert(InboxMessage)
-            .values(
-                channel=msg.channel,
-                provider_message_id=message_key(msg),
-                sender_id=msg.sender_id,
-                message=msg.model_dump(mode="json"),
-                status=INBOX_PENDING,
-                attempts=0,
-                received_at=now,
-            )
+            .values(**row)
             .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
         )
         result = cast(CursorResult[Any], session.execute(stmt))

@@ -210,3 +210,22 @@ def test_a_citizens_later_message_waits_while_another_worker_handles_the_first(
         assert other is not None and other.provider_message_id == "b1"
         first.rollback()
         second.rollback()
+
+
+def test_database_down_is_not_acknowledged_and_the_retry_is_answered(
+    app_client: TestClient, adapter: FakeAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from backend.channels import inbox_writer
+
+    def down(engine: Engine, rows: object) -> None:
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    body = {"id": "m1", "from": "+84912345678", "text": "xin chào"}
+    with monkeypatch.context() as patch:
+        patch.setattr(inbox_writer, "write_rows", down)
+        assert _post(app_client, body) == 503  # not acknowledged: the provider will retry
+    assert _post(app_client, body) == 200
+    _wait_for(lambda: adapter.sent)
+    assert "Xin chào" in adapter.sent[0].payload["text"]
