@@ -25,6 +25,7 @@ from backend.media import LocalMediaStore, MediaLimits
 from backend.media.download import DownloadLimits
 from backend.media.service import MediaIntake, MediaPolicy
 from backend.reports import workflow
+from backend.reports.corrections import training_files
 from backend.settings import Settings, get_settings
 from backend.staff import routes as staff_routes
 from backend.voice import routes as voice_routes
@@ -118,7 +119,7 @@ def load_nlu_for(settings: Settings) -> Nlu:
         categories=[c.id for c in settings.categories],
         province_code=settings.province.code,
         model_dir=settings.nlu.model_dir,
-        extra_data_dirs=tuple(settings.nlu.extra_data_dirs),
+        extra_data_dirs=(*settings.nlu.extra_data_dirs, *training_files(settings)),
         nationwide=settings.nationwide,
         category_threshold=settings.nlu.confidence_threshold,
     )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sys
 import uuid
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -34,8 +37,15 @@ def _nlu_defaults() -> dict[str, object]:
         "categories": [c.id for c in settings.categories],
         "province_code": settings.province.code,
         "model_dir": settings.nlu.model_dir,
-        "extra_data_dirs": list(settings.nlu.extra_data_dirs),
+        "extra_data_dirs": [*settings.nlu.extra_data_dirs, *_corrections_files(settings)],
     }
+
+
+def _corrections_files(settings: Settings) -> tuple[Path, ...]:
+    """The exported staff corrections training reads (`paht nlu export-corrections`)."""
+    from backend.reports.corrections import training_files
+
+    return training_files(settings)
 
 
 @main.command()
@@ -126,11 +136,59 @@ def telegram_set_webhook(url: str | None) -> None:
     click.echo(f"webhook: {asyncio.run(set_webhook(_settings(), url))}")
 
 
+@click.command("export-corrections")
+@click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory (default: nlu.corrections_dir, which training reads).",
+)
+@click.option(
+    "--since",
+    default=None,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only corrections made on or after this local date (YYYY-MM-DD).",
+)
+def export_corrections_command(out_dir: Path | None, since: datetime | None) -> None:
+    """Write staff corrections as Rasa NLU training data; then `paht nlu train`."""
+    from backend.db import make_engine, make_session_factory
+    from backend.reports.corrections import ExportRefused, export_corrections
+
+    settings = _settings()
+    start = since.replace(tzinfo=ZoneInfo(settings.timezone)) if since else None
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            result = export_corrections(
+                session,
+                out_dir=out_dir or settings.nlu.corrections_dir,
+                settings=settings,
+                since=start,
+            )
+    except ExportRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"corrections read: {result.read}" + (f" (since {since:%Y-%m-%d})" if since else ""))
+    click.echo(f"category examples: {result.category_examples} -> {result.categories_file}")
+    click.echo(
+        f"location examples: {result.location_examples} -> {result.locations_file}"
+        " (for review; the locator does not train on it)"
+    )
+    click.echo(
+        f"skipped: {result.superseded} superseded, {result.duplicates} duplicate texts, "
+        f"{result.unknown_category} unknown categories, {result.heldout} held-out texts, "
+        f"{result.empty} empty"
+    )
+
+
 def _mount_nlu() -> None:
     try:
         from nlu.cli import nlu_group
     except ImportError:
         return
+    nlu_group.add_command(export_corrections_command)
     main.add_command(nlu_group, name="nlu")
 
 

@@ -95,6 +95,8 @@ class NluSettings(Section):
     model_dir: Path = Path("var/nlu-model")
     extra_data_dirs: list[Path] = Field(default_factory=list)
     confidence_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    # `paht nlu export-corrections` writes staff corrections here; training reads them.
+    corrections_dir: Path = Path("var/nlu-corrections")
 
 
 class ZaloSettings(Section):
