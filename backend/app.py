@@ -93,10 +93,13 @@ def create_app(
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, _: LoginRequired) -> Response:
-        if request.method == "GET" and "text/html" in request.headers.get("accept", "text/html"):
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/console/login?{urlencode({'next': target})}", 303)
-        return JSONResponse({"detail": "Vui lòng đăng nhập."}, status_code=401)
+        """Browsers go to the login page (back to the page they asked for); APIs get 401."""
+        if "text/html" not in request.headers.get("accept", ""):
+            return JSONResponse({"detail": "Vui lòng đăng nhập."}, status_code=401)
+        if request.method != "GET":  # an expired session on a form post: start from the inbox
+            return RedirectResponse("/console/login", 303)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/console/login?{urlencode({'next': target})}", 303)
 
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from backend.settings import ConfigError, Settings, get_settings
+from backend.staff import cli as staff_cli
 
 
 def _settings() -> Settings:
@@ -96,11 +97,15 @@ def db_check() -> None:
 
 @main.command()
 def seed() -> None:
-    """Load demo reports (idempotent) into the configured database."""
+    """Load demo reports and, outside production, demo staff accounts (idempotent)."""
     from backend.demo import seed_demo
+    from backend.staff.demo import DEMO_PASSWORD
 
-    created = seed_demo(_settings())
+    settings = _settings()
+    created, accounts = seed_demo(settings)
     click.echo(f"demo data: {created} report(s) added")
+    for account in accounts:
+        click.echo(f"demo account: {account.username} ({account.role}) / {DEMO_PASSWORD}")
 
 
 @main.command()
@@ -193,6 +198,7 @@ def _mount_nlu() -> None:
 
 
 _mount_nlu()
+main.add_command(staff_cli.user)
 
 if __name__ == "__main__":
     main()

@@ -13,6 +13,7 @@ from backend.reports.models import Report
 from backend.reports.schemas import ReportCreate
 from backend.reports.service import create_report
 from backend.settings import Settings
+from backend.staff.demo import DemoAccount, seed_demo_staff
 
 DEMO_REPORTS: tuple[dict[str, object], ...] = (
     {
@@ -46,11 +47,15 @@ DEMO_REPORTS: tuple[dict[str, object], ...] = (
 )
 
 
-def seed_demo(settings: Settings) -> int:
+def seed_demo(settings: Settings) -> tuple[int, list[DemoAccount]]:
+    """Demo reports, and the demo staff accounts unless this is production."""
     engine = make_engine(settings.database_url)
     created = 0
+    accounts: list[DemoAccount] = []
     try:
         with unit_of_work(make_session_factory(engine)) as session:
+            if settings.env != "production":
+                accounts = seed_demo_staff(session, settings=settings, now=utcnow())
             for item in DEMO_REPORTS:
                 exists = session.scalar(select(Report.id).where(Report.content == item["content"]))
                 if exists is not None:
@@ -67,4 +72,4 @@ def seed_demo(settings: Settings) -> int:
                 created += 1
     finally:
         engine.dispose()
-    return created
+    return created, accounts
