@@ -2,6 +2,8 @@
 
 No clock, database or network in here: the runner passes `now`, executes the
 returned commands through the ports, and hands their outcomes to `on_outcome`.
+Besides the intake of new reports, it takes follow-ups on answered ones
+(rating buttons, a comment, reopening) at any step without losing a draft.
 """
 
 from __future__ import annotations
@@ -9,7 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot import templates as t
-from bot.commands import CreateReport, LookupStatus, Outcome, ReportCreated, StatusFound
+from bot.commands import (
+    AnyOutcome,
+    CreateReport,
+    LookupStatus,
+    NotCompleted,
+    RateReport,
+    ReopenReport,
+    ReportCreated,
+    ReportNotFound,
+    ReportRated,
+    ReportReopened,
+    StatusFound,
+)
 from bot.config import BotConfig
 from bot.intake import (
     Turn,
@@ -23,7 +37,7 @@ from bot.intake import (
 from bot.intake import absorb as absorb
 from bot.messages import Inbound, Reply
 from bot.options import is_done, pick, yes_no
-from bot.state import Draft, State, Step
+from bot.state import Draft, RatingGiven, State, Step
 from nlu import NluResult
 from nlu import types as it
 
@@ -63,16 +77,37 @@ def handle(state: State, msg: Inbound, nlu: NluResult, now: datetime, cfg: BotCo
     return _remember_options(turn)
 
 
-def on_outcome(state: State, outcome: Outcome, cfg: BotConfig) -> Turn:
+def on_outcome(state: State, outcome: AnyOutcome, cfg: BotConfig) -> Turn:
     """React to the result of a command the runner executed."""
     if isinstance(outcome, ReportCreated):
         return _remember_options(Turn(state, (t.created(outcome, cfg),)))
-    reply = (
-        t.status(outcome) if isinstance(outcome, StatusFound) else t.status_not_found(outcome.code)
-    )
+    if isinstance(outcome, ReportRated) and outcome.comment is None:
+        rating = RatingGiven(code=outcome.code, score=outcome.score)
+        asking = state.model_copy(update={"step": Step.RATING_COMMENT, "rating": rating})
+        reply = t.rated(outcome.code, outcome.score, drafting=state.draft is not None)
+        return _remember_options(Turn(asking, (reply,)))
+    return _remember_options(_back_to_draft(state, cfg, _outcome_reply(outcome)))
+
+
+def _outcome_reply(outcome: AnyOutcome) -> Reply:
+    if isinstance(outcome, ReportRated):
+        return t.rating_comment_saved(outcome.code, outcome.score)
+    if isinstance(outcome, ReportReopened):
+        return t.reopened(outcome)
+    if isinstance(outcome, ReportNotFound):
+        return t.own_report_not_found(outcome.code)
+    if isinstance(outcome, NotCompleted):
+        return t.not_completed(outcome.code)
+    if isinstance(outcome, StatusFound):
+        return t.status(outcome)
+    return t.status_not_found(outcome.code)
+
+
+def _back_to_draft(state: State, cfg: BotConfig, *replies: Reply) -> Turn:
+    """Say `replies`, then ask again what the draft in progress still needs, if there is one."""
     if state.draft is not None and state.step not in (Step.IDLE, Step.AWAIT_CODE):
-        return _remember_options(advance(state, state.draft, cfg, reply))
-    return _remember_options(Turn(state.model_copy(update={"step": Step.IDLE}), (reply,)))
+        return advance(state, state.draft, cfg, *replies)
+    return Turn(state.model_copy(update={"step": Step.IDLE}), replies)
 
 
 def _is_empty(msg: Inbound) -> bool:
@@ -102,6 +137,10 @@ def _start(state: State, now: datetime) -> tuple[State, Draft]:
 def _on_payload(
     state: State, payload: str, msg: Inbound, nlu: NluResult, now: datetime, cfg: BotConfig
 ) -> Turn:
+    state = _leave_rating(state, cfg)
+    followup = _on_followup(state, payload, cfg)
+    if followup is not None:
+        return followup
     simple = {
         t.P_HELP: lambda: Turn(state, (t.help_text(),)),
         t.P_LOOKUP: lambda: Turn(
@@ -160,6 +199,8 @@ def _lookup(state: State, code: str) -> Turn:
 def _on_text(
     state: State, msg: Inbound, nlu: NluResult, now: datetime, cfg: BotConfig, resuming: bool
 ) -> Turn:
+    if state.step == Step.RATING_COMMENT:
+        return _rating_comment(state, msg, nlu, now, cfg, resuming)
     codes, intent, draft = nlu.entities.report_codes, nlu.intent, state.draft
     if codes and (draft is None or intent == it.INTENT_STATUS or _only_code(nlu, codes[0])):
         return _lookup(state, codes[0])
@@ -180,6 +221,51 @@ def _on_text(
     if state.step == Step.RESUME:
         return _resume(state, draft, msg, nlu, cfg)
     return on_step(state, draft, msg, nlu, cfg)
+
+
+# --- follow-ups on an answered report ---------------------------------------------
+
+
+def _on_followup(state: State, payload: str, cfg: BotConfig) -> Turn | None:
+    """A rating, reopening or "no, thanks" button; None for any other payload."""
+    prefix, _, code = payload.partition(":")
+    prefix += ":"
+    if not code.isdigit():
+        return None
+    if prefix in t.RATE_SCORES:
+        return Turn(state, (), (RateReport(code=code, score=t.RATE_SCORES[prefix]),))
+    if prefix == t.P_REOPEN:
+        return Turn(state, (), (ReopenReport(code=code),))
+    if prefix == t.P_KEEP_CLOSED:
+        return _back_to_draft(state, cfg, t.kept_closed())
+    return None
+
+
+def _leave_rating(state: State, cfg: BotConfig) -> State:
+    """Stop waiting for a rating comment; back to the draft's step, or idle."""
+    if state.step != Step.RATING_COMMENT:
+        return state
+    step = advance(state, state.draft, cfg).state.step if state.draft else Step.IDLE
+    return state.model_copy(update={"step": step, "rating": None})
+
+
+def _rating_comment(
+    state: State, msg: Inbound, nlu: NluResult, now: datetime, cfg: BotConfig, resuming: bool
+) -> Turn:
+    """The free text after a rating is its comment, unless it lapsed or says something else."""
+    rating, left = state.rating, _leave_rating(state, cfg)
+    text = msg.text.strip()
+    if rating is None or resuming or not text or not _is_comment(nlu):
+        return _on_text(left, msg, nlu, now, cfg, resuming)
+    return Turn(left, (), (RateReport(code=rating.code, score=rating.score, comment=text),))
+
+
+def _is_comment(nlu: NluResult) -> bool:
+    """Not a lookup, a cancellation, a restart, nor a mere "thanks" or "hello"."""
+    if nlu.entities.report_codes or _is_cancel(nlu) or nlu.key in _RESTART:
+        return False
+    closing = nlu.intent in (it.INTENT_THANKS, it.INTENT_GREET)
+    return not (closing and len(nlu.key.split()) <= 4)
 
 
 def _short_answer(key: str) -> bool:

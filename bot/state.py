@@ -1,4 +1,5 @@
-"""Conversation state: the steps of the intake dialogue and the report draft being filled.
+"""Conversation state: the steps of the intake dialogue, the report draft being filled, and a
+rating waiting for its comment.
 
 Immutable pydantic models, so the runner can store them as JSON and the pure
 core returns a new state instead of mutating one. Places are the NLU's own
@@ -27,6 +28,7 @@ class Step(StrEnum):
     SUMMARY = "summary"
     EDIT = "edit"
     RESUME = "resume"
+    RATING_COMMENT = "rating_comment"  # just rated an answer: the next free text is a comment
 
 
 class Draft(Frozen):
@@ -58,9 +60,20 @@ class Profile(Frozen):
     phone: str | None = None
 
 
+class RatingGiven(Frozen):
+    """The rating the citizen just gave, waiting for an optional comment (Step.RATING_COMMENT).
+
+    Like a draft left alone, it lapses after `BotConfig.resume_after` without a message.
+    """
+
+    code: str
+    score: int
+
+
 class State(Frozen):
     step: Step = Step.IDLE
     draft: Draft | None = None
+    rating: RatingGiven | None = None
     options: tuple[Button, ...] = ()
     editing: bool = False
     profile: Profile = Profile()

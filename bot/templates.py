@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.commands import ReportCreated, StatusFound
+from bot.commands import ReportCreated, ReportReopened, StatusFound
 from bot.config import BotConfig
 from bot.messages import Button, Reply
 from bot.state import Draft
@@ -22,6 +22,11 @@ P_MEDIA_DONE, P_CONTACT_SKIP = "/media:done", "/contact:skip"
 P_PUBLIC_YES, P_PUBLIC_NO = "/public:yes", "/public:no"
 P_CATEGORY = "/category:"
 P_EDIT_FIELD = "/edit:"
+# Follow-ups on an answered report, each followed by the report code.
+P_RATE_VERY_GOOD, P_RATE_GOOD, P_RATE_BAD = "/rate_very_good:", "/rate_good:", "/rate_bad:"
+P_REOPEN, P_KEEP_CLOSED = "/reopen:", "/keep_closed:"
+RATE_SCORES = {P_RATE_VERY_GOOD: 3, P_RATE_GOOD: 2, P_RATE_BAD: 1}
+RATING_TITLES = {3: "Rất hài lòng", 2: "Hài lòng", 1: "Chưa hài lòng"}
 
 MENU = (
     Button(title="Gửi phản ánh", payload=P_REPORT),
@@ -305,5 +310,92 @@ def flood_reply() -> Reply:
         text=(
             "Bạn đã gửi nhiều tin nhắn trong thời gian ngắn. Vui lòng đợi một phút rồi gửi tiếp; "
             "các tin nhắn vừa rồi chưa được xử lý."
+        )
+    )
+
+
+# --- follow-ups on an answered report: rating, comment, reopening ---------------------
+
+
+def rating_buttons(code: str) -> tuple[Button, ...]:
+    """The three buttons under an answer; their payloads carry the report code."""
+    return tuple(
+        Button(title=RATING_TITLES[score], payload=prefix + code)
+        for prefix, score in RATE_SCORES.items()
+    )
+
+
+def _reopen_buttons(code: str) -> tuple[Button, ...]:
+    return (
+        Button(title="Mở lại phản ánh", payload=P_REOPEN + code),
+        Button(title="Không, cảm ơn", payload=P_KEEP_CLOSED + code),
+    )
+
+
+_BACK_TO_DRAFT = Button(title="Tiếp tục soạn phản ánh", payload=P_RESUME)
+
+
+def rated(code: str, score: int, drafting: bool) -> Reply:
+    """Thanks for a rating; "Chưa hài lòng" also asks what is wrong and offers to reopen."""
+    if score == 1:
+        text = (
+            f"Cảm ơn bạn đã phản hồi về phản ánh {code}. Bạn vui lòng cho biết điều gì vẫn "
+            "chưa được giải quyết? Nếu sự việc chưa được khắc phục, bạn có thể mở lại phản ánh "
+            "để đơn vị tiếp tục xử lý."
+        )
+        buttons = _reopen_buttons(code)
+    else:
+        text = (
+            f"Cảm ơn bạn đã đánh giá «{RATING_TITLES[score]}» cho phản ánh {code}. "
+            "Nếu muốn góp ý thêm, bạn cứ nhắn tại đây."
+        )
+        buttons = ()
+    if drafting:
+        text += "\nPhản ánh bạn đang soạn vẫn được giữ nguyên."
+        buttons += (_BACK_TO_DRAFT,)
+    return Reply(text=text, buttons=buttons)
+
+
+def rating_comment_saved(code: str, score: int) -> Reply:
+    if score == 1:
+        return Reply(
+            text=(
+                f"Đã ghi nhận ý kiến của bạn về phản ánh {code}. Nếu sự việc vẫn chưa được "
+                "khắc phục, bạn có thể mở lại phản ánh."
+            ),
+            buttons=_reopen_buttons(code),
+        )
+    return Reply(text=f"Đã ghi nhận góp ý của bạn về phản ánh {code}. Cảm ơn bạn!")
+
+
+def kept_closed() -> Reply:
+    return Reply(
+        text="Cảm ơn bạn. Ý kiến của bạn đã được ghi nhận để cải thiện chất lượng giải quyết."
+    )
+
+
+def reopened(outcome: ReportReopened) -> Reply:
+    return Reply(
+        text=(
+            f"Đã mở lại phản ánh {outcome.code} và chuyển lại cho đơn vị xử lý. "
+            f"Hạn trả lời mới: {_date(outcome.due)}. Chúng tôi sẽ thông báo khi có kết quả."
+        )
+    )
+
+
+def own_report_not_found(code: str) -> Reply:
+    return Reply(
+        text=(
+            f"Không tìm thấy phản ánh mã {code} trong các phản ánh bạn đã gửi. "
+            "Vui lòng kiểm tra lại mã."
+        )
+    )
+
+
+def not_completed(code: str) -> Reply:
+    return Reply(
+        text=(
+            f"Phản ánh {code} đang được xử lý, chưa có kết quả để đánh giá hay mở lại. "
+            f"Bạn có thể tra cứu tiến độ bằng cách gửi: tra cứu {code}"
         )
     )

@@ -1,9 +1,13 @@
-"""The database-backed implementation of the bot's ReportPort."""
+"""The database-backed implementation of the bot's ReportPort.
+
+Follow-ups (rating, reopening) only touch the conversation's citizen's own
+reports: any other code is "not found", so nobody learns of someone else's report.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -11,11 +15,26 @@ from sqlalchemy.orm import Session
 from backend.citizens.models import Citizen
 from backend.citizens.service import remember_contact
 from backend.conversations.models import Conversation
+from backend.reports import actions
 from backend.reports import service as reports
+from backend.reports.deadlines import due_at
+from backend.reports.models import Report, ReportEvent
 from backend.reports.schemas import MediaIn, ReportCreate
-from backend.reports.workflow import label
+from backend.reports.workflow import Status, label
 from backend.settings import Settings
-from bot.commands import CreateReport, ReportCreated, StatusFound, StatusNotFound
+from bot.commands import (
+    CreateReport,
+    NotCompleted,
+    RateReport,
+    ReopenReport,
+    ReportCreated,
+    ReportNotFound,
+    ReportRated,
+    ReportReopened,
+    StatusFound,
+    StatusNotFound,
+)
+from bot.ports import RateOutcome, ReopenOutcome
 
 
 @dataclass
@@ -82,3 +101,80 @@ class DbReports:
             created=report.created_at.astimezone(tz),
             due=report.due_at.astimezone(tz).date(),
         )
+
+    def rate_report(self, command: RateReport) -> RateOutcome:
+        report = self._own(command.code)
+        if report is None:
+            return ReportNotFound(code=command.code)
+        if report.status != Status.COMPLETED:
+            return NotCompleted(code=command.code)
+        comment = command.comment[: actions.MAX_COMMENT] if command.comment else None
+        actions.rate(
+            self.session, report=report, score=command.score, comment=comment, now=self.now
+        )
+        return ReportRated(code=report.code, score=command.score, comment=command.comment)
+
+    def reopen_report(self, command: ReopenReport) -> ReopenOutcome:
+        report = self._own(command.code)
+        if report is None:
+            return ReportNotFound(code=command.code)
+        if report.status != Status.COMPLETED:
+            return NotCompleted(code=command.code)
+        reopen(
+            self.session,
+            report=report,
+            channel=self.conversation.channel,
+            settings=self.settings,
+            now=self.now,
+        )
+        tz = ZoneInfo(self.settings.timezone)
+        return ReportReopened(code=report.code, due=report.due_at.astimezone(tz).date())
+
+    def _own(self, code: str) -> Report | None:
+        """The report with this code if it is this citizen's, else None."""
+        report = reports.get_by_code(self.session, code=code)
+        if report is None or report.citizen_id != self.citizen.id:
+            return None
+        return report
+
+
+def reopen(
+    session: Session, *, report: Report, channel: str, settings: Settings, now: datetime
+) -> None:
+    """The citizen says it is not fixed: back to its unit (status assigned) with a fresh deadline.
+
+    What the citizen said was wrong, if their rating was "chưa hài lòng", goes in the event.
+    """
+    tz = ZoneInfo(settings.timezone)
+    category = settings.category(report.category) or settings.category("khac")
+    old_due = report.due_at
+    report.due_at = due_at(
+        now,
+        days=category.deadline_days if category else 10,
+        holidays=set(settings.holidays),
+        tz=tz,
+        urgent_hours=settings.urgent_deadline_hours if report.urgent else None,
+    )
+    report.status = Status.ASSIGNED.value
+    report.reopened_count = (report.reopened_count or 0) + 1
+    report.completed_at = None
+    report.updated_at = now
+    session.add(
+        ReportEvent(
+            report=report,
+            kind="reopen",
+            actor=f"citizen:{channel}",
+            from_status=Status.COMPLETED.value,
+            to_status=Status.ASSIGNED.value,
+            comment=report.rating_comment if report.rating == 1 else None,
+            data={
+                "reopened_count": report.reopened_count,
+                "due_at": [
+                    old_due.astimezone(UTC).isoformat(),
+                    report.due_at.astimezone(UTC).isoformat(),
+                ],
+            },
+            created_at=now,
+        )
+    )
+    session.flush()

@@ -12,7 +12,6 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -24,9 +23,9 @@ from backend.conversations.models import Conversation, ConversationEvent, Inboun
 from backend.conversations.ports import DbReports
 from backend.settings import Settings
 from bot import dialogue
-from bot.commands import CreateReport, LookupStatus
 from bot.config import BotConfig
 from bot.messages import Inbound, Reply
+from bot.ports import execute
 from bot.state import State
 from bot.templates import flood_reply
 from nlu import Nlu, NluResult
@@ -110,12 +109,7 @@ def _run_bot(
         session, ctx.settings, conversation, conversation_citizen(session, conversation), now
     )
     for command in turn.commands:
-        if isinstance(command, CreateReport):
-            outcome: Any = port.create_report(command)
-        else:
-            assert isinstance(command, LookupStatus)
-            outcome = port.lookup_status(command.code)
-        after = dialogue.on_outcome(state, outcome, ctx.bot)
+        after = dialogue.on_outcome(state, execute(port, command), ctx.bot)
         state, replies = after.state, replies + list(after.replies)
     return state, replies
 

@@ -5,6 +5,10 @@ message first. A transient failure or a rate limit postpones the message
 (exponential backoff with jitter, or the provider's retry-after) and holds
 back that citizen's later messages so they never arrive out of order; a
 refused or unreachable message is dead-lettered with its reason.
+
+Web chat messages are not sent: the citizen's page fetches them (GET /chat/updates,
+which marks them sent), so the dispatcher leaves them alone and they never crowd out
+the messages it has to send.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from backend.db import unit_of_work
 from backend.logs import mask_pii
 from backend.notifications.models import OUTBOX_DEAD, OUTBOX_PENDING, OUTBOX_SENT, OutboxMessage
 from bot.messages import Reply
+from channels import web
 from channels.base import ChannelAdapter, RateLimited, SendError, Transient
 
 log = logging.getLogger(__name__)
+PULL_CHANNELS = frozenset({web.NAME})  # the citizen's client fetches these itself
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,11 @@ def _due(factory: sessionmaker[Session], now: datetime, limit: int) -> list[Due]
     with factory() as session:
         rows = session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.status == OUTBOX_PENDING, OutboxMessage.next_attempt_at <= now)
+            .where(
+                OutboxMessage.status == OUTBOX_PENDING,
+                OutboxMessage.next_attempt_at <= now,
+                OutboxMessage.channel.not_in(PULL_CHANNELS),
+            )
             .order_by(OutboxMessage.id)
             .limit(limit)
         ).all()

@@ -1,28 +1,37 @@
-"""Web routes: the Rasa-compatible REST webhook, the web chat page, media upload, health."""
+"""Web routes: the Rasa-compatible REST webhook, the web chat page, its updates, media upload,
+health.
+
+The web chat cannot be pushed to: what staff send its citizen (status updates, the answer)
+waits in the outbox on channel "web", and the page fetches it from GET /chat/updates.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, UploadFile
+from fastapi import APIRouter, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
-from sqlalchemy import text
+from sqlalchemy import or_, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from backend.conversations.service import already_handled, handle_inbound
 from backend.db import unit_of_work, utcnow
 from backend.deps import Chat, SessionFactory
 from backend.media import routes as media_routes
+from backend.notifications.models import OUTBOX_PENDING, OUTBOX_SENT, OutboxMessage
+from bot.messages import Reply
 from channels import web
 
 router = APIRouter()
 router.include_router(media_routes.router)  # GET /media/{key}: files from the media store
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 log = logging.getLogger(__name__)
+UPDATES_LIMIT = 50
 
 
 @router.post("/webhooks/rest/webhook", tags=["channels"])
@@ -60,6 +69,44 @@ def index() -> RedirectResponse:
 def chat_page(request: Request) -> HTMLResponse:
     settings = request.app.state.settings
     return templates.TemplateResponse(request, "chat.html", {"province": settings.province.name})
+
+
+@router.get("/chat/updates", tags=["web chat"])
+def chat_updates(
+    factory: SessionFactory,
+    sender: Annotated[str, Query(pattern=web.SENDER_PATTERN)],
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    """Messages staff sent this chat user after outbox id `after`, oldest first, each with its
+    `id`; they count as delivered once fetched. The same `after` returns them again, so a lost
+    response loses nothing: the page moves `after` to the last id it showed."""
+    with unit_of_work(factory) as session:
+        rows = _web_updates(session, sender=sender, after=after)
+        now = utcnow()
+        for row in rows:
+            if row.status == OUTBOX_PENDING:
+                row.status, row.sent_at = OUTBOX_SENT, now
+        return [
+            {"id": row.id, **web.render([Reply.model_validate(row.payload)], sender)[0]}
+            for row in rows
+        ]
+
+
+def _web_updates(session: Session, *, sender: str, after: int) -> list[OutboxMessage]:
+    """Rows after `after`, and any still pending before it: on PostgreSQL a transaction that
+    took a smaller id may commit after a larger one was already fetched."""
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.channel == web.NAME,
+            OutboxMessage.recipient == sender,
+            OutboxMessage.status.in_((OUTBOX_PENDING, OUTBOX_SENT)),
+            or_(OutboxMessage.id > after, OutboxMessage.status == OUTBOX_PENDING),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(UPDATES_LIMIT)
+    )
+    return list(session.scalars(query))
 
 
 @router.post("/chat/media", tags=["web chat"])

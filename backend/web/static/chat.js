@@ -1,12 +1,16 @@
 // Web chat: talks to the Rasa-compatible REST webhook; every message carries a unique id so a
-// retried request is never handled twice.
+// retried request is never handled twice. What staff send later (status updates, the answer
+// with its rating buttons) is fetched from /chat/updates every few seconds; the last update
+// shown is remembered beside the sender id, so a reload does not show it again.
 (function () {
   "use strict";
+  const POLL_MS = 4000;
   const log = document.getElementById("log");
   const form = document.getElementById("composer");
   const input = document.getElementById("text");
   const sender = localStorage.getItem("paht-sender") || ("web-" + crypto.randomUUID());
   localStorage.setItem("paht-sender", sender);
+  let after = Number(localStorage.getItem("paht-after")) || 0;
 
   function bubble(text, who) {
     const div = document.createElement("div");
@@ -31,6 +35,13 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  // One bot message, as the webhook and /chat/updates render it: text, image, buttons.
+  function showReply(r, who) {
+    if (r.text) { bubble(r.text, who); }
+    if (r.image) { const d = bubble("", who); const i = new Image(); i.src = r.image; d.appendChild(i); }
+    if (r.buttons && r.buttons.length) { buttons(r.buttons); }
+  }
+
   async function send(message, shown, metadata) {
     if (shown) { bubble(shown, "me"); }
     const body = { sender: sender, message: message, message_id: crypto.randomUUID() };
@@ -45,11 +56,8 @@
           bubble("Không gửi được: " + (typeof err.detail === "string" ? err.detail : "dữ liệu không hợp lệ"), "error");
           return;
         }
-        (await res.json()).forEach(function (r) {
-          if (r.text) { bubble(r.text, "bot"); }
-          if (r.image) { const d = bubble("", "bot"); const i = new Image(); i.src = r.image; d.appendChild(i); }
-          if (r.buttons && r.buttons.length) { buttons(r.buttons); }
-        });
+        (await res.json()).forEach(function (r) { showReply(r, "bot"); });
+        poll();
         return;
       } catch (e) {
         await new Promise(function (ok) { setTimeout(ok, 1000 * (attempt + 1)); });
@@ -57,6 +65,26 @@
     }
     bubble("Mất kết nối. Vui lòng thử lại sau.", "error");
   }
+
+  // Updates from staff. One request at a time; `after` only moves once they are shown.
+  let polling = null;
+  function poll() {
+    if (polling) { return polling; }
+    const url = "/chat/updates?sender=" + encodeURIComponent(sender) + "&after=" + after;
+    polling = fetch(url)
+      .then(function (res) { return res.ok ? res.json() : []; })
+      .then(function (updates) {
+        updates.forEach(function (u) {
+          showReply(u, "bot push");
+          after = Math.max(after, u.id);
+        });
+        localStorage.setItem("paht-after", String(after));
+      })
+      .catch(function () { /* offline for now: the next round asks again */ })
+      .finally(function () { polling = null; });
+    return polling;
+  }
+  setInterval(poll, POLL_MS);
 
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
