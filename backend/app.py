@@ -13,24 +13,18 @@ from fastapi.staticfiles import StaticFiles
 
 from backend.channels import routes as channel_routes
 from backend.channels.inbox_writer import InboxWriter
-from backend.channels.pipeline import Pipeline
-from backend.channels.registry import Channels, build_channels
+from backend.channels.registry import Channels
 from backend.console import routes as console_routes
 from backend.console import stats_routes
 from backend.console.templating import STATIC_DIR as CONSOLE_STATIC_DIR
-from backend.conversations.service import ChatContext, bot_config
-from backend.db import make_engine, make_session_factory
 from backend.errors import DomainError, LoginRequired
-from backend.media import LocalMediaStore, MediaLimits
-from backend.media.download import DownloadLimits
-from backend.media.service import MediaIntake, MediaPolicy
 from backend.reports import workflow
-from backend.reports.corrections import training_files
+from backend.runtime import open_runtime
 from backend.settings import Settings, get_settings
 from backend.staff import routes as staff_routes
 from backend.voice import routes as voice_routes
 from backend.web import routes as web_routes
-from nlu import Nlu, load_nlu
+from nlu import Nlu
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
@@ -43,39 +37,26 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
+        runtime = await open_runtime(
+            settings,
+            nlu=nlu,
+            channels=channels,
+            media_store=getattr(app.state, "media_store", None),
+        )
         app.state.settings = settings
-        app.state.sessions = make_session_factory(engine)
-        app.state.inbox_writer = InboxWriter(engine)
-        app.state.chat = ChatContext(
-            settings=settings,
-            nlu=nlu or load_nlu_for(settings),
-            bot=bot_config(settings),
-        )
-        wired = channels or await build_channels(settings)
-        app.state.webhook_adapters = wired.webhook
+        app.state.sessions = runtime.sessions
+        app.state.inbox_writer = InboxWriter(runtime.engine)
+        app.state.chat = runtime.chat
+        app.state.webhook_adapters = runtime.channels.webhook
         app.state.background = set()
-        app.state.channels_voice = wired.voice
-        policy = media_policy(settings)
-        app.state.media_limits = policy.limits
-        app.state.media_store = getattr(app.state, "media_store", None) or LocalMediaStore(
-            settings.media.root, base_url="/media"
-        )
-        media = MediaIntake(
-            app.state.sessions,
-            adapters=wired.senders,
-            store=app.state.media_store,
-            policy=policy,
-            twilio_auth=wired.twilio_auth,
-        )
-        app.state.pipeline = Pipeline(
-            app.state.sessions, app.state.chat, wired.senders, media=media
-        )
-        app.state.pipeline.start()
+        app.state.channels_voice = runtime.channels.voice
+        app.state.media_limits = runtime.media_policy.limits
+        app.state.media_store = runtime.media_store
+        app.state.pipeline = runtime.pipeline
+        if settings.pipeline == "in_app":
+            runtime.pipeline.start()
         yield
-        await app.state.pipeline.stop()
-        await wired.aclose()
-        engine.dispose()
+        await runtime.aclose()
 
     app = FastAPI(title="PAHT Gateway", version="0.1.0", lifespan=lifespan)
     app.include_router(web_routes.router)
@@ -114,21 +95,3 @@ def _error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": "Thao tác không phù hợp với trạng thái hiện tại của phản ánh."}, 409
         )
-
-
-def load_nlu_for(settings: Settings) -> Nlu:
-    """The NLU engine for this deployment (trains on first start if no model is built)."""
-    return load_nlu(
-        categories=[c.id for c in settings.categories],
-        province_code=settings.province.code,
-        model_dir=settings.nlu.model_dir,
-        extra_data_dirs=(*settings.nlu.extra_data_dirs, *training_files(settings)),
-        nationwide=settings.nationwide,
-        category_threshold=settings.nlu.confidence_threshold,
-    )
-
-
-def media_policy(settings: Settings) -> MediaPolicy:
-    """The media intake's limits from the deployment settings."""
-    limits = MediaLimits(download=DownloadLimits(max_bytes=settings.media.max_bytes))
-    return MediaPolicy(limits=limits, max_attempts=settings.media.max_attempts)

@@ -71,6 +71,28 @@ def serve(host: str, port: int, workers: int) -> None:
     )
 
 
+@main.command()
+def worker() -> None:
+    """Run the bot, the outbox and media downloads (with `pipeline = "worker"` in production).
+
+    Start as many as the load needs, on one or several machines, against one PostgreSQL.
+    """
+    import asyncio
+
+    from backend.logs import configure_logging
+    from backend.runtime import run_worker
+
+    settings = _settings()
+    configure_logging()
+    if settings.pipeline == "in_app":
+        click.echo(
+            "note: pipeline = in_app, so `paht serve` runs the pipeline too; "
+            "set PAHT_PIPELINE=worker to leave it to workers",
+            err=True,
+        )
+    asyncio.run(run_worker(settings))
+
+
 @main.group()
 def db() -> None:
     """Database migrations."""

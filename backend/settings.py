@@ -199,6 +199,9 @@ class Settings(BaseSettings):
     urgent_deadline_hours: int = Field(default=24, ge=1, le=168)
     max_message_chars: int = Field(default=4000, ge=100, le=20000)
     rate_limit_per_minute: int = Field(default=20, ge=1, le=1000)
+    # "in_app": `paht serve` also runs the bot, outbox and media (the embedded default);
+    # "worker": they run in `paht worker` processes (production, see docs/deploy.md).
+    pipeline: Literal["in_app", "worker"] = "in_app"
     nlu: NluSettings = Field(default_factory=NluSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)

@@ -47,9 +47,9 @@ def _remote(url: str, sender: str) -> Any:
 
 
 def _local(settings: Settings, sender: str) -> Any:
-    from backend.app import load_nlu_for
     from backend.conversations.service import ChatContext, bot_config, handle_inbound
     from backend.db import make_engine, make_session_factory, unit_of_work, utcnow
+    from backend.runtime import load_nlu_for
     from channels import web
 
     factory = make_session_factory(make_engine(settings.database_url))

@@ -17,11 +17,12 @@ default 1 and 2), every load bounded in count and time:
              `TelegramAdapter`, PostgreSQL, NLU loaded), same uvicorn settings, same load, same
              bodies: Telegram updates from `--senders` distinct chats (default 500) walking a
              report conversation (description from the NLU held-out set, location, "xong",
-             "có", contact, "gửi"). The in-process pipeline runs meanwhile, as in production,
-             so this is the acknowledgement rate with the bot working beside it. b/a is the
-             ratio of the two rates.
+             "có", contact, "gửi"). The pipeline runs meanwhile (`--pipeline`): inside the
+             uvicorn workers (in_app, the embedded default), in as many separate `paht worker`
+             processes (worker, the production layout), or nowhere (none: the acknowledgement
+             path alone). b/a is the ratio of the two rates.
 (c) drain    end to end: a backlog of `--drain` updates, stored through the product's parse +
-             store_inbound, drained by the app's own pipeline(s); rate = handled / (first seen
+             store_inbound, drained by the pipeline(s) of that mode; rate = handled / (first seen
              handled → last handled, polled every 50 ms); replies are left in the outbox.
 
 Rates are per second, p50/p99 in milliseconds, from the load generator. Servers log like
@@ -36,11 +37,13 @@ and prints a summary. The benchmark creates its own database on the server at `-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +69,7 @@ from bench.webhook_servers import (  # noqa: E402
     fill_inbox,
     truncate,
     uvicorn_server,
+    worker_processes,
 )
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -101,34 +105,46 @@ class Bench:
         self.row(w, "(a) bare FastAPI", bare, None)
         return bare
 
-    def webhook(self, w: int, bare: Load, profile: Path | None) -> None:
+    @contextlib.contextmanager
+    def product(self, w: int, name: str, mode: str) -> Iterator[Server]:
+        """The product with `w` uvicorn workers; its pipeline in them (in_app), in `w`
+        separate `paht worker` processes (worker), or nowhere (none: acknowledgements only)."""
+        app_mode = "in_app" if mode == "in_app" else "worker"
+        with uvicorn_server("product_app", w, self.db, self.tmp, name, pipeline=app_mode) as srv:
+            if mode in ("in_app", "none"):
+                yield srv
+                return
+            with worker_processes(w, self.db, self.tmp, f"{name}-worker"):
+                yield srv
+
+    def webhook(self, w: int, bare: Load, profile: Path | None, mode: str) -> None:
         """(b) the product's webhook, its pipeline working beside it."""
         truncate(self.db)
-        with uvicorn_server("product_app", w, self.db, self.tmp, f"webhook-{w}w") as srv:
+        with self.product(w, f"webhook-{w}w-{mode}", mode) as srv:
             self.load(srv, WEBHOOK, self.args.warmup)
             with profiling.recording(srv.pids, self.args.duration, profile):
                 ack = self.load(srv, WEBHOOK, self.args.duration)
-        self.row(w, "(b) product webhook", ack, ack.rate / bare.rate)
+        self.row(w, f"(b) webhook, {mode}", ack, ack.rate / bare.rate)
         if profile:
             self.profile += profiling.summarize(
                 profile, self.args.duration, f"(b) product webhook, {w}w, under load"
             )
 
-    def drain(self, w: int, profile: Path | None) -> None:
+    def drain(self, w: int, profile: Path | None, mode: str) -> None:
         """(c) a stored backlog drained by the app's own pipeline(s), nothing else running."""
         n = self.args.drain
         truncate(self.db)
         self._base += 10_000_000
         fill_inbox(self.db, n, max(1, n // len(STEPS)), self.texts, self._base)
         with (
-            uvicorn_server("product_app", w, self.db, self.tmp, f"drain-{w}w") as srv,
+            self.product(w, f"drain-{w}w-{mode}", mode) as srv,
             profiling.recording(srv.pids, self.args.duration, profile),
         ):
             t_first, t_last, c = self.wait_handled(n, self.args.drain_timeout)
         rate = (c["done"] - c["first"]) / max(t_last - t_first, 1e-9)
         status = "NOT done, timed out" if "timeout" in c else "done"
         self.rows.append(
-            f"{w:>2}  {'(c) drain, end to end':22} {rate:8.0f}  msg/s: backlog of {n} {status} "
+            f"{w:>2}  {'(c) drain, ' + mode:22} {rate:8.0f}  msg/s: backlog of {n} {status} "
             f"in {t_last - t_first:.1f} s (done {c['done']}, failed {c['failed']}, "
             f"outbox {c['outbox']}, reports {c['reports']})"
         )
@@ -185,6 +201,13 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="py-spy raw profiles into this folder")
     parser.add_argument("--pg", default=os.environ.get("PAHT_BENCH_POSTGRES_URL", PG_DEFAULT))
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--pipeline",
+        default="in_app,worker",
+        help="where the pipeline runs: in the uvicorn workers (in_app), in as many separate "
+        "`paht worker` processes (worker), nowhere (none: the acknowledgement path alone), "
+        "or several of them",
+    )
     args = parser.parse_args()
     if args.loadgen == "auto":
         args.loadgen = "wrk" if shutil.which("wrk") else "httpx"
@@ -204,8 +227,10 @@ def main() -> None:
         for i, w in enumerate(workers):
             profile = args.profile if args.profile and i == 0 else None
             bare = bench.bare(w)
-            bench.webhook(w, bare, profile and profile / f"webhook-{w}w")
-            bench.drain(w, profile and profile / f"drain-{w}w")
+            for mode in args.pipeline.split(","):
+                bench.webhook(w, bare, profile and profile / f"webhook-{w}w-{mode}", mode)
+                if mode != "none":
+                    bench.drain(w, profile and profile / f"drain-{w}w-{mode}", mode)
             print(f"  {w} worker(s) done", flush=True)
         bench.report(started)
 

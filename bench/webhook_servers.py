@@ -64,8 +64,8 @@ def bare_app() -> Any:
     return app
 
 
-def product_app() -> Any:
-    from backend.app import create_app
+def _wiring() -> tuple[Any, Any, Any]:
+    """Settings, NLU and channels of the product under benchmark (app and worker alike)."""
     from backend.channels.registry import Channels
     from backend.logs import configure_logging
     from backend.settings import load_settings
@@ -82,11 +82,50 @@ def product_app() -> Any:
     # no senders: replies stay in the outbox; Bot API calls would go to a closed loopback port
     api = "http://127.0.0.1:9"
     adapter = TelegramAdapter(TOKEN, SECRET, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot")
-    app = create_app(
-        settings, nlu=nlu, channels=Channels(webhook={"telegram": adapter}, senders={})
-    )
+    return settings, nlu, Channels(webhook={"telegram": adapter}, senders={})
+
+
+def product_app() -> Any:
+    from backend.app import create_app
+
+    settings, nlu, channels = _wiring()
+    app = create_app(settings, nlu=nlu, channels=channels)
     _pid_route(app)
     return app
+
+
+def product_worker() -> None:
+    """`paht worker` with the benchmark's wiring (run as a subprocess)."""
+    import asyncio
+
+    from backend.runtime import run_worker
+
+    settings, nlu, channels = _wiring()
+    asyncio.run(run_worker(settings, nlu=nlu, channels=channels))
+
+
+@contextlib.contextmanager
+def worker_processes(count: int, db: str, logdir: Path, name: str) -> Iterator[list[int]]:
+    """`count` pipeline workers (`pipeline = "worker"`), logs to `logdir/name-i.log`."""
+    procs = []
+    code = "from bench.webhook_servers import product_worker; product_worker()"
+    for i in range(count):
+        with open(logdir / f"{name}-{i}.log", "wb") as out:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", code],
+                    cwd=ROOT,
+                    env={**os.environ, "PAHT_BENCH_DB": db, "PAHT_PIPELINE": "worker"},
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+    try:
+        yield [p.pid for p in procs]
+    finally:
+        for proc in procs:
+            stop(proc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,7 +148,7 @@ class Server:
 
 @contextlib.contextmanager
 def uvicorn_server(
-    factory: str, workers: int, db: str, logdir: Path, name: str
+    factory: str, workers: int, db: str, logdir: Path, name: str, pipeline: str = "in_app"
 ) -> Iterator[Server]:
     """`paht serve`-like: uvicorn with `workers` processes, logs to `logdir/name.log`."""
     port = free_port()
@@ -124,7 +163,7 @@ def uvicorn_server(
         proc = subprocess.Popen(
             cmd,
             cwd=ROOT,
-            env={**os.environ, "PAHT_BENCH_DB": db},
+            env={**os.environ, "PAHT_BENCH_DB": db, "PAHT_PIPELINE": pipeline},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,

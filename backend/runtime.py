@@ -1,0 +1,124 @@
+"""What the web app and `paht worker` share: database, NLU, channels, media intake, pipeline.
+
+The web app always needs the database, the NLU (the web chat and the hotline answer
+inline) and the channels (webhook verification). The pipeline — stored webhook
+messages through the bot, the outbox to the providers, media downloads — runs
+inside the app by default (`pipeline = "in_app"`, the embedded default of
+`make run`), or in separate `paht worker` processes (`pipeline = "worker"`), which
+keeps the bot's CPU work off the processes that acknowledge webhooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.channels.pipeline import Pipeline
+from backend.channels.registry import Channels, build_channels
+from backend.conversations.service import ChatContext, bot_config
+from backend.db import make_engine, make_session_factory
+from backend.media import LocalMediaStore, MediaLimits
+from backend.media.download import DownloadLimits
+from backend.media.service import MediaIntake, MediaPolicy
+from backend.media.store import MediaStore
+from backend.reports.corrections import training_files
+from backend.settings import Settings
+from nlu import Nlu, load_nlu
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    chat: ChatContext
+    channels: Channels
+    media_store: MediaStore
+    media_policy: MediaPolicy
+    pipeline: Pipeline
+
+    async def aclose(self) -> None:
+        await self.pipeline.stop()
+        await self.channels.aclose()
+        self.engine.dispose()
+
+
+async def open_runtime(
+    settings: Settings,
+    *,
+    nlu: Nlu | None = None,
+    channels: Channels | None = None,
+    media_store: MediaStore | None = None,
+) -> Runtime:
+    """Everything wired from the settings; tests pass a loaded NLU and fake-backed channels.
+    The pipeline is built, not started."""
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    chat = ChatContext(
+        settings=settings, nlu=nlu or load_nlu_for(settings), bot=bot_config(settings)
+    )
+    wired = channels or await build_channels(settings)
+    policy = media_policy(settings)
+    store = media_store or LocalMediaStore(settings.media.root, base_url="/media")
+    media = MediaIntake(
+        sessions,
+        adapters=wired.senders,
+        store=store,
+        policy=policy,
+        twilio_auth=wired.twilio_auth,
+    )
+    pipeline = Pipeline(sessions, chat, wired.senders, media=media)
+    return Runtime(engine, sessions, chat, wired, store, policy, pipeline)
+
+
+def load_nlu_for(settings: Settings) -> Nlu:
+    """The NLU engine for this deployment (trains on first start if no model is built)."""
+    return load_nlu(
+        categories=[c.id for c in settings.categories],
+        province_code=settings.province.code,
+        model_dir=settings.nlu.model_dir,
+        extra_data_dirs=(*settings.nlu.extra_data_dirs, *training_files(settings)),
+        nationwide=settings.nationwide,
+        category_threshold=settings.nlu.confidence_threshold,
+    )
+
+
+def media_policy(settings: Settings) -> MediaPolicy:
+    """The media intake's limits from the deployment settings."""
+    limits = MediaLimits(download=DownloadLimits(max_bytes=settings.media.max_bytes))
+    return MediaPolicy(limits=limits, max_attempts=settings.media.max_attempts)
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    nlu: Nlu | None = None,
+    channels: Channels | None = None,
+) -> None:
+    """`paht worker`: run the pipeline until SIGTERM/SIGINT (or `stop` is set).
+
+    Several workers may run against one PostgreSQL: inbox messages are taken with
+    row locks (SKIP LOCKED) in per-citizen order, outbox messages are claimed with a
+    lease before they are sent.
+    """
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    runtime = await open_runtime(settings, nlu=nlu, channels=channels)
+    runtime.pipeline.start()
+    log.info("worker started")
+    try:
+        await stop.wait()
+    finally:
+        await runtime.aclose()
+        log.info("worker stopped")
