@@ -17,7 +17,6 @@ from backend.citizens.service import remember_contact
 from backend.conversations.models import Conversation
 from backend.reports import actions
 from backend.reports import service as reports
-from backend.reports.deadlines import due_at
 from backend.reports.models import Report, ReportEvent
 from backend.reports.schemas import MediaIn, ReportCreate
 from backend.reports.workflow import Status, label
@@ -145,15 +144,9 @@ def reopen(
 
     What the citizen said was wrong, if their rating was "chưa hài lòng", goes in the event.
     """
-    tz = ZoneInfo(settings.timezone)
-    category = settings.category(report.category) or settings.category("khac")
     old_due = report.due_at
-    report.due_at = due_at(
-        now,
-        days=category.deadline_days if category else 10,
-        holidays=set(settings.holidays),
-        tz=tz,
-        urgent_hours=settings.urgent_deadline_hours if report.urgent else None,
+    report.due_at = reports.category_deadline(
+        settings, category=report.category, urgent=report.urgent, start=now
     )
     report.status = Status.ASSIGNED.value
     report.reopened_count = (report.reopened_count or 0) + 1

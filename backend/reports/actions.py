@@ -24,7 +24,7 @@ from backend.reports import deadlines, workflow
 from backend.reports.models import Correction, Report, ReportEvent
 from backend.reports.routing import Place, place, route
 from backend.reports.sanitize import clean_answer, clean_text, to_plain_text
-from backend.reports.service import get_by_code
+from backend.reports.service import category_deadline, get_by_code
 from backend.reports.workflow import Action, Actor, Status
 from backend.settings import Settings
 from bot.messages import Button
@@ -181,13 +181,8 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _deadline(ctx: _Ctx, *, start: datetime) -> datetime:
     """The category's deadline counted from `start`; urgent reports keep the hours rule."""
-    category = ctx.settings.category(ctx.report.category) or ctx.settings.category("khac")
-    return deadlines.due_at(
-        start,
-        days=category.deadline_days if category else 10,
-        holidays=set(ctx.settings.holidays),
-        tz=ctx.tz,
-        urgent_hours=ctx.settings.urgent_deadline_hours if ctx.report.urgent else None,
+    return category_deadline(
+        ctx.settings, category=ctx.report.category, urgent=ctx.report.urgent, start=start
     )
 
 

@@ -62,13 +62,7 @@ def create_report(
         status=Status.RECEIVED,
         unit_id=category.unit if category else None,
         anonymous=not (data.reporter_name or data.reporter_phone),
-        due_at=due_at(
-            now,
-            days=category.deadline_days if category else _default_days(settings),
-            holidays=set(settings.holidays),
-            tz=tz,
-            urgent_hours=settings.urgent_deadline_hours if data.urgent else None,
-        ),
+        due_at=category_deadline(settings, category=data.category, urgent=data.urgent, start=now),
         created_at=now,
         updated_at=now,
     )
@@ -87,9 +81,19 @@ def create_report(
     return report
 
 
-def _default_days(settings: Settings) -> int:
-    fallback = settings.category("khac")
-    return fallback.deadline_days if fallback else 10
+def category_deadline(
+    settings: Settings, *, category: str | None, urgent: bool, start: datetime
+) -> datetime:
+    """The handling deadline counted from `start`: the category's working days (the "khac"
+    category's for an unknown one), or the urgent hours for an urgent report."""
+    found = settings.category(category) or settings.category("khac")
+    return due_at(
+        start,
+        days=found.deadline_days if found else 10,
+        holidays=set(settings.holidays),
+        tz=ZoneInfo(settings.timezone),
+        urgent_hours=settings.urgent_deadline_hours if urgent else None,
+    )
 
 
 def get_by_code(session: Session, *, code: str) -> Report | None:

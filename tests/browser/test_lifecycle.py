@@ -10,14 +10,10 @@ pages are saved under `test-artifacts/screenshots/` (kept by CI as artifacts).
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine, select
 
 from backend.app import create_app
@@ -25,10 +21,17 @@ from backend.db import make_session_factory, unit_of_work, utcnow
 from backend.reports.models import Report
 from backend.staff.service import create_user
 from nlu import Nlu
-from tests.browser.test_chat_page import CHROMIUM, _free_port, pytestmark  # noqa: F401
+from tests.browser.live import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    live_server,
+    needs_chromium,
+    report_in_chat,
+)
 from tests.conftest import make_settings
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+pytestmark = needs_chromium
 PASSWORD = "mat-khau-thu-nghiem"
 STAFF = (
     ("tiepnhan", "Trần Thị Thu", "intake", "van_phong_ubnd"),
@@ -52,18 +55,8 @@ def server(engine: Engine, database_url: str, nlu: Nlu) -> Iterator[str]:
                 settings=settings,
                 now=utcnow(),
             )
-    app = create_app(settings, nlu=nlu)
-    port = _free_port()
-    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not instance.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with live_server(create_app(settings, nlu=nlu)) as base:
+        yield base
 
 
 def test_report_lifecycle_from_chat_to_rating(
@@ -75,12 +68,14 @@ def test_report_lifecycle_from_chat_to_rating(
     shots = ARTIFACTS / ("postgres" if database_url.startswith("postgresql") else "sqlite")
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         chat = browser.new_page(viewport={"width": 390, "height": 800})
-        code = _citizen_reports(chat, server)
+        code = report_in_chat(
+            chat,
+            server,
+            content="Đèn đường hẻm 12 Nguyễn Trãi phường Phước Hậu bị tắt cả tuần nay, rất tối",
+            place="hẻm 12 Nguyễn Trãi, phường Phước Hậu",
+        )
         chat.screenshot(path=str(shots / "01-chat-report.png"))
 
         intake = _staff_page(browser, server, "tiepnhan", viewport=(1366, 900))
@@ -129,41 +124,6 @@ def test_report_lifecycle_from_chat_to_rating(
     assert report["rating"] == 3
     assert report["answer"] and "Đèn đã sáng lại" in report["answer"]
     assert report["unit_id"] == "dien_luc"
-
-
-def _citizen_reports(page: Any, server: str) -> str:
-    from playwright.sync_api import expect
-
-    page.goto(f"{server}/chat")
-    expect(page.locator(".bot").first).to_contain_text("Xin chào")
-
-    def answered(action: Callable[[], None]) -> str:
-        before = page.locator(".bot").count()
-        action()
-        page.wait_for_function(f"document.querySelectorAll('.bot').length > {before}")
-        return str(page.locator(".bot").last.inner_text())
-
-    def type_(text: str) -> None:
-        page.get_by_label("Tin nhắn").fill(text)
-        page.get_by_role("button", name="Gửi", exact=True).click()
-
-    answered(page.get_by_role("button", name="Gửi phản ánh").click)
-    answer = answered(
-        lambda: type_("Đèn đường hẻm 12 Nguyễn Trãi phường Phước Hậu bị tắt cả tuần nay, rất tối")
-    )
-    for _ in range(8):
-        if "kiểm tra lại phản ánh" in answer:
-            break
-        if "ở đâu" in answer:
-            answer = answered(lambda: type_("hẻm 12 Nguyễn Trãi, phường Phước Hậu"))
-        else:
-            answer = answered(page.locator(".buttons").last.locator("button").first.click)
-    assert "kiểm tra lại phản ánh" in answer
-    page.locator(".buttons").last.get_by_role("button", name="Gửi phản ánh").click()
-    expect(page.locator(".bot").last).to_contain_text(re.compile(r"Mã phản ánh: \d{12}"))
-    found = re.search(r"Mã phản ánh: (\d{12})", page.locator(".bot").last.inner_text())
-    assert found
-    return found.group(1)
 
 
 def _staff_page(browser: Any, server: str, username: str, viewport: tuple[int, int]) -> Any:
