@@ -1,11 +1,16 @@
-"""Outbox: every message to a citizen, written in the transaction that causes it."""
+"""Outbox: every message to a citizen, written in the transaction that causes it.
+
+A dispatcher leases the rows it is about to send (`claimed_until`, `claimed_by`) so
+that several dispatchers, in one process or many, never send the same row twice
+while the lease holds; see `backend.notifications.dispatcher`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime, utcnow
@@ -18,6 +23,8 @@ OUTBOX_DEAD = "dead"
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
+    # A citizen's earlier messages: the dispatcher's "is one still waiting?" look-up.
+    __table_args__ = (Index("ix_outbox_citizen", "channel", "recipient", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(160), unique=True)
@@ -32,3 +39,6 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The lease of the dispatcher sending it now; both are null when nobody holds it.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(128))  # host:pid:token
