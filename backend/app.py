@@ -18,7 +18,6 @@ from backend.console import routes as console_routes
 from backend.console import stats_routes
 from backend.console.templating import STATIC_DIR as CONSOLE_STATIC_DIR
 from backend.errors import DomainError, LoginRequired
-from backend.reports import workflow
 from backend.runtime import open_runtime
 from backend.settings import Settings, get_settings
 from backend.staff import routes as staff_routes
@@ -85,13 +84,3 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
-
-    @app.exception_handler(workflow.Forbidden)
-    async def _forbidden(_: Request, exc: workflow.Forbidden) -> JSONResponse:
-        return JSONResponse({"detail": "Bạn không có quyền thực hiện thao tác này."}, 403)
-
-    @app.exception_handler(workflow.NotAllowedNow)
-    async def _not_now(_: Request, exc: workflow.NotAllowedNow) -> JSONResponse:
-        return JSONResponse(
-            {"detail": "Thao tác không phù hợp với trạng thái hiện tại của phản ánh."}, 409
-        )

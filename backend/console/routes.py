@@ -252,9 +252,5 @@ def _guarded(request: Request, staff: Staff, run: Callable[[], T]) -> T | Respon
     """Run a page or action; domain and workflow refusals become the Vietnamese error page."""
     try:
         return run()
-    except workflow.Forbidden:
-        return pages.error_page(request, status=403, staff=staff)
-    except workflow.NotAllowedNow:
-        return pages.error_page(request, status=409, staff=staff)
     except DomainError as exc:
         return pages.error_page(request, status=exc.status_code, staff=staff, message=exc.message)

@@ -3,13 +3,16 @@
 Pure: no database, no clock. `backend.reports.actions` applies a transition to a
 stored report after `authorize` has said yes; the console asks `allowed_actions`
 which buttons to show. One table decides both, so what a button offers is what
-the server accepts.
+the server accepts. Refusals belong to the domain error family (backend.errors),
+so the app and the console map them like any other.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from backend import errors
 
 
 class Status(StrEnum):
@@ -147,12 +150,22 @@ TRANSITIONS: dict[tuple[Action, Status], Rule] = {
 }
 
 
-class Forbidden(Exception):
-    """This role may not take this action on this report (HTTP 403)."""
+class Forbidden(errors.Forbidden):
+    """This role may not take this action on this report (HTTP 403).
+
+    `message` is what staff read; `reason` says why, for logs and tests."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("Bạn không có quyền thực hiện thao tác này.")
+        self.reason = reason
 
 
-class NotAllowedNow(Exception):
+class NotAllowedNow(errors.Conflict):
     """The action does not apply to the report's current status (HTTP 409)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("Thao tác không phù hợp với trạng thái hiện tại của phản ánh.")
+        self.reason = reason
 
 
 @dataclass(frozen=True)
