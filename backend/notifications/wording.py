@@ -7,13 +7,11 @@ with an answer live here too, with the parser for the payload they send back.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from backend.reports.service import CODE_RE
 from bot.templates import RATE_SCORES, rating_buttons
-
-CODE = re.compile(r"^\d{12,13}$")
 
 # The rating buttons are the bot's: it is the bot that understands their payloads.
 __all__ = ["parse_rating", "rating_buttons"]
@@ -68,6 +66,6 @@ def parse_rating(payload: str) -> tuple[str, int] | None:
     """(report code, score) from a rating button's payload, or None if it is not one."""
     prefix, _, code = payload.strip().partition(":")
     score = RATE_SCORES.get(prefix + ":")
-    if score is None or not CODE.match(code):
+    if score is None or not CODE_RE.match(code):
         return None
     return code, score
