@@ -11,9 +11,9 @@ keeps the bot's CPU work off the processes that acknowledge webhooks.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -110,10 +110,7 @@ async def run_worker(
     lease before they are sent.
     """
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop)
     runtime = await open_runtime(settings, nlu=nlu, channels=channels)
     runtime.pipeline.start()
     log.info("worker started")
@@ -122,3 +119,13 @@ async def run_worker(
     finally:
         await runtime.aclose()
         log.info("worker stopped")
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """Set `stop` on SIGTERM or SIGINT (Ctrl+C). Signal handlers belong to the main thread:
+    a loop run elsewhere (tests) is stopped through `stop` itself."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)

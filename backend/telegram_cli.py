@@ -8,14 +8,13 @@ takes exactly the production path (verify, parse, inbox, pipeline, outbox).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 
 import click
 import httpx
 
 from backend.app import create_app
 from backend.channels.routes import WEBHOOK_PATHS
+from backend.runtime import stop_on_signals
 from backend.settings import Settings
 from channels.base import RawRequest
 from channels.telegram import TelegramAdapter
@@ -40,10 +39,7 @@ async def poll(settings: Settings) -> None:
                 response.raise_for_status()
 
             stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError):
-                    loop.add_signal_handler(sig, stop.set)
+            stop_on_signals(stop)
             click.echo("Đang nhận tin nhắn Telegram (polling). Ctrl+C để dừng.")
             await adapter.poll(handle, stop=stop)
 
