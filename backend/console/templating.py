@@ -11,20 +11,25 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from backend.logs import mask_pii
 from backend.reports.workflow import ACTION_LABELS, ROLE_LABELS, Action, Role, label
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 
-def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    """A UTC timestamp as Vietnamese local time (dd/mm/yyyy hh:mm)."""
-    return value.astimezone(LOCAL_TZ).strftime(fmt) if value else ""
+@pass_context
+def local_time(context: Context, value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A UTC timestamp in the deployment's time zone (dd/mm/yyyy hh:mm)."""
+    if value is None:
+        return ""
+    tz = ZoneInfo(context["request"].app.state.settings.timezone)  # ZoneInfo caches zones
+    return value.astimezone(tz).strftime(fmt)
 
 
 def mask_phone(value: str | None) -> str:
