@@ -45,8 +45,9 @@ from backend.conversations.service import ChatContext
 from backend.notifications.service import enqueue
 from backend.reports.service import get_by_code
 from bot import voice
-from bot.commands import Command, CreateReport, LookupStatus, Outcome
+from bot.commands import Command, Outcome
 from bot.messages import Reply
+from bot.ports import execute
 from bot.voice import (
     Action,
     CallEnded,
@@ -224,12 +225,8 @@ def _execute(
     """One command in a savepoint; a failure is rolled back alone and told to the core."""
     try:
         with session.begin_nested():
-            outcome: Outcome
-            if isinstance(command, CreateReport):
-                outcome = port.create_report(command)
-            else:
-                assert isinstance(command, LookupStatus)
-                outcome = port.lookup_status(command.code)
+            outcome = execute(port, command)
+        assert isinstance(outcome, Outcome), "the voice core only creates and looks up"
     except Exception as exc:
         log.error("voice %s failed: %s", type(command).__name__, type(exc).__name__)
         return voice.on_failure(state, cfg)
