@@ -17,6 +17,7 @@ from backend.errors import LoginRequired
 from backend.reports.workflow import Actor, Role
 from backend.settings import Settings
 from backend.staff import service
+from backend.staff.models import StaffUser
 from backend.staff.service import SESSION_COOKIE
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -40,6 +41,19 @@ class Staff:
     def actor(self) -> Actor:
         return Actor(role=self.role, unit_id=self.unit_id)
 
+    @classmethod
+    def of(cls, user: StaffUser, *, settings: Settings, csrf_token: str) -> Staff:
+        unit = settings.unit(user.unit_id)
+        return cls(
+            id=user.id,
+            username=user.username,
+            full_name=user.full_name,
+            role=Role(user.role),
+            unit_id=user.unit_id,
+            unit_name=unit.name if unit else None,
+            csrf_token=csrf_token,
+        )
+
 
 def current_staff(request: Request) -> Staff:
     """The staff member behind the session cookie; raises LoginRequired without a live one."""
@@ -52,16 +66,7 @@ def current_staff(request: Request) -> Staff:
         raise LoginRequired("Vui lòng đăng nhập.")
     user, staff_session = found
     settings: Settings = request.app.state.settings
-    unit = settings.unit(user.unit_id)
-    return Staff(
-        id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        role=Role(user.role),
-        unit_id=user.unit_id,
-        unit_name=unit.name if unit else None,
-        csrf_token=staff_session.csrf_token,
-    )
+    return Staff.of(user, settings=settings, csrf_token=staff_session.csrf_token)
 
 
 CurrentStaff = Annotated[Staff, Depends(current_staff)]

@@ -24,8 +24,9 @@ from backend.reports.actions import ActionInput, perform, rate
 from backend.reports.models import Correction, Report, ReportEvent
 from backend.reports.schemas import ReportCreate
 from backend.reports.service import create_report
-from backend.reports.workflow import Action, Actor, Role, Status
+from backend.reports.workflow import Action, Role, Status
 from backend.settings import Settings
+from backend.staff.deps import Staff
 from backend.staff.models import StaffUser
 from bot.messages import Reply
 
@@ -36,35 +37,21 @@ LATER = NOW + timedelta(hours=2)
 # --- database fixtures --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Who:
-    """A staff member as `perform` sees one (what backend.staff.deps.Staff offers)."""
-
-    id: int
-    username: str
-    role: Role
-    unit_id: str | None
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.role, self.unit_id)
-
-
 @dataclass
 class World:
     session: Session
     settings: Settings
-    intake: Who
-    specialist: Who
-    leader: Who
-    commune_leader: Who
+    intake: Staff
+    specialist: Staff
+    leader: Staff
+    commune_leader: Staff
 
 
 @pytest.fixture
 def world(engine: Engine, settings: Settings) -> Iterator[World]:
     with make_session_factory(engine)() as session:
         people = {
-            name: _staff(session, name, role, unit)
+            name: _staff(session, settings, name, role, unit)
             for name, role, unit in [
                 ("tiepnhan", Role.INTAKE, "van_phong_ubnd"),
                 ("chuyenvien", Role.SPECIALIST, "so_xay_dung"),
@@ -75,13 +62,15 @@ def world(engine: Engine, settings: Settings) -> Iterator[World]:
         yield World(session, settings, *people.values())
 
 
-def _staff(session: Session, username: str, role: Role, unit_id: str | None) -> Who:
+def _staff(
+    session: Session, settings: Settings, username: str, role: Role, unit_id: str | None
+) -> Staff:
     user = StaffUser(
         username=username, full_name=username, password_hash="x", role=role, unit_id=unit_id
     )
     session.add(user)
     session.flush()
-    return Who(user.id, username, role, unit_id)
+    return Staff.of(user, settings=settings, csrf_token="")
 
 
 def new_report(
@@ -110,7 +99,7 @@ def new_report(
     return create_report(w.session, data=data, settings=w.settings, now=NOW)
 
 
-def act(w: World, report: Report, action: Action, who: Who, **data: Any) -> Report:
+def act(w: World, report: Report, action: Action, who: Staff, **data: Any) -> Report:
     return perform(
         w.session,
         report=report,

@@ -29,6 +29,7 @@ from backend.reports.actions import ActionInput, perform
 from backend.reports.models import Correction, Report, ReportEvent
 from backend.reports.workflow import Action, Actor, Role, Status
 from backend.settings import Settings
+from backend.staff.deps import Staff
 
 A, S = Action, Status
 IN, SP, LE, AD = Role.INTAKE, Role.SPECIALIST, Role.LEADER, Role.ADMIN
@@ -130,23 +131,11 @@ def test_authorize_matches_the_expectation(action: Action) -> None:
 # --- the same matrix through the service, on both databases ------------------------------
 
 
-@dataclass(frozen=True)
-class Who:
-    id: int
-    username: str
-    role: Role
-    unit_id: str | None
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.role, self.unit_id)
-
-
 @dataclass
 class Bench:
     session: Session
     settings: Settings
-    staff: dict[Role, Who]
+    staff: dict[Role, Staff]
     conversation_id: int
     target: Report
     codes: Iterator[int]
@@ -168,7 +157,7 @@ def bench(engine: Engine, settings: Settings) -> Iterator[Bench]:
             )
             session.add(user)
             session.flush()
-            staff[role] = Who(user.id, user.username, role, unit)
+            staff[role] = Staff.of(user, settings=settings, csrf_token="")
         citizen = Citizen(name="Dân")
         session.add(citizen)
         session.flush()
