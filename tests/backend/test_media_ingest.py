@@ -1,4 +1,4 @@
-"""The media step on SQLite and PostgreSQL: pending attachments → stored or failed; the media route.
+"""The media step on SQLite and PostgreSQL: pending attachments → stored or failed.
 
 Provider media come from a small Starlette app on 127.0.0.1 (`tests/fakes/server.py`),
 allowed through the download limits' `allowed_networks`; photos are made with Pillow.
@@ -11,15 +11,14 @@ import hashlib
 import io
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
-from PIL import ExifTags, Image
-from PIL.ExifTags import GPS
+from PIL import Image
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
@@ -35,6 +34,7 @@ from backend.reports.models import Attachment, Report
 from backend.reports.schemas import MediaIn, ReportCreate
 from backend.reports.service import create_report
 from backend.settings import Settings
+from tests.backend.media_helpers import provider_photo
 from tests.fakes.server import serve
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -43,26 +43,10 @@ POLICY = MediaPolicy(
     limits=MediaLimits(download=DownloadLimits(max_bytes=CAP, allowed_networks=("127.0.0.1/32",))),
     max_attempts=3,
 )
-HOAN_KIEM = ((21.0, 1.0, 42.5), "N", (105.0, 51.0, 12.3), "E")  # 21.028472, 105.853417
 TOKEN = "123456:SECRET-bot-token"
 
 
-def photo(*, gps: bool = False, size: tuple[int, int] = (640, 480)) -> bytes:
-    exif = Image.Exif()
-    if gps:
-        lat, lat_ref, lon, lon_ref = HOAN_KIEM
-        exif[ExifTags.IFD.GPSInfo] = {
-            GPS.GPSLatitudeRef: lat_ref,
-            GPS.GPSLatitude: lat,
-            GPS.GPSLongitudeRef: lon_ref,
-            GPS.GPSLongitude: lon,
-        }
-    out = io.BytesIO()
-    Image.new("RGB", size, "orange").save(out, "JPEG", exif=exif)
-    return out.getvalue()
-
-
-PHOTO, GPS_PHOTO = photo(), photo(gps=True)
+PHOTO, GPS_PHOTO = provider_photo(), provider_photo(gps=True)
 
 
 def fake_provider() -> tuple[Starlette, dict[str, int]]:
@@ -139,16 +123,6 @@ class FakeTwilio:
         return "AC123", "twilio-token"
 
 
-def intake(
-    sessions: sessionmaker[Session],
-    store: LocalMediaStore,
-    client: httpx.AsyncClient,
-    policy: MediaPolicy = POLICY,
-    **adapters: object,
-) -> MediaIntake:
-    return MediaIntake(sessions, adapters=adapters, store=store, client=client, policy=policy)
-
-
 def add_report(
     sessions: sessionmaker[Session], settings: Settings, *media: MediaIn, **fields: Any
 ) -> int:
@@ -165,174 +139,165 @@ def attachments(sessions: sessionmaker[Session], report_id: int) -> list[Attachm
         return list(session.scalars(query))
 
 
-def report(sessions: sessionmaker[Session], report_id: int) -> Report:
-    with sessions() as session:
-        found = session.get(Report, report_id)
-        assert found is not None
-        _ = found.events
-        return found
-
-
 def image(url: str | None = None, ref: str | None = None) -> MediaIn:
     return MediaIn(kind="image", url=url, provider_ref=ref)
+
+
+@dataclass(frozen=True)
+class Bench:
+    """What a test of the media step drives: the database, the settings, a store, a client."""
+
+    sessions: sessionmaker[Session]
+    settings: Settings
+    store: LocalMediaStore
+    http: httpx.AsyncClient
+
+    def add_report(self, *media: MediaIn, **fields: Any) -> int:
+        return add_report(self.sessions, self.settings, *media, **fields)
+
+    def attachments(self, report_id: int) -> list[Attachment]:
+        return attachments(self.sessions, report_id)
+
+    def report(self, report_id: int) -> Report:
+        with self.sessions() as session:
+            found = session.get(Report, report_id)
+            assert found is not None
+            _ = found.events
+            return found
+
+    def intake(self, policy: MediaPolicy = POLICY, **adapters: object) -> MediaIntake:
+        return MediaIntake(
+            self.sessions, adapters=adapters, store=self.store, client=self.http, policy=policy
+        )
+
+
+@pytest.fixture
+def bench(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    store: LocalMediaStore,
+    http: httpx.AsyncClient,
+) -> Bench:
+    return Bench(sessions, settings, store, http)
 
 
 # ---------------------------------------------------------------- the media step
 
 
-async def test_pending_url_is_stored_with_thumbnail_and_hash(
-    sessions: sessionmaker[Session],
-    settings: Settings,
-    store: LocalMediaStore,
-    http: httpx.AsyncClient,
-    provider: str,
-) -> None:
-    report_id = add_report(sessions, settings, image(f"{provider}/photo.jpg"))
-    assert [a.status for a in attachments(sessions, report_id)] == [PENDING]
+async def test_pending_url_is_stored_with_thumbnail_and_hash(bench: Bench, provider: str) -> None:
+    report_id = bench.add_report(image(f"{provider}/photo.jpg"))
+    assert [a.status for a in bench.attachments(report_id)] == [PENDING]
 
-    assert await intake(sessions, store, http).run_round(NOW) == 1
+    assert await bench.intake().run_round(NOW) == 1
 
-    [stored] = attachments(sessions, report_id)
+    [stored] = bench.attachments(report_id)
     assert (stored.status, stored.error, stored.attempts) == (STORED, None, 1)
     assert stored.sha256 == hashlib.sha256(PHOTO).hexdigest()
     assert (stored.size_bytes, stored.mime_type, stored.kind) == (len(PHOTO), "image/jpeg", "image")
     assert stored.storage_key == check_key(stored.storage_key or "")
-    assert await store.read(stored.storage_key) == PHOTO
+    assert await bench.store.read(stored.storage_key) == PHOTO
     assert stored.thumbnail_key is not None
-    thumbnail = Image.open(io.BytesIO(await store.read(stored.thumbnail_key)))
+    thumbnail = Image.open(io.BytesIO(await bench.store.read(stored.thumbnail_key)))
     assert max(thumbnail.size) == 320
-    assert report(sessions, report_id).lat is None  # no EXIF position in this photo
-    assert await intake(sessions, store, http).run_round(NOW) == 0  # nothing left to do
+    assert bench.report(report_id).lat is None  # no EXIF position in this photo
+    assert await bench.intake().run_round(NOW) == 0  # nothing left to do
 
 
 async def test_photo_position_is_proposed_only_when_the_report_has_none(
-    sessions: sessionmaker[Session],
-    settings: Settings,
-    store: LocalMediaStore,
-    http: httpx.AsyncClient,
-    provider: str,
+    bench: Bench, provider: str
 ) -> None:
-    without = add_report(sessions, settings, image(f"{provider}/gps.jpg"))
-    given = add_report(sessions, settings, image(f"{provider}/gps.jpg"), lat=10.25, lon=105.97)
+    without = bench.add_report(image(f"{provider}/gps.jpg"))
+    given = bench.add_report(image(f"{provider}/gps.jpg"), lat=10.25, lon=105.97)
 
-    assert await intake(sessions, store, http).run_round(NOW) == 2
+    assert await bench.intake().run_round(NOW) == 2
 
-    proposed = report(sessions, without)
+    proposed = bench.report(without)
     assert proposed.lat == pytest.approx(21.028472, abs=1e-6)
     assert proposed.lon == pytest.approx(105.853417, abs=1e-6)
     [event] = [e for e in proposed.events if e.kind == "location_from_photo"]
     assert event.actor == "system:media" and event.data is not None
-    assert event.data["attachment_id"] == attachments(sessions, without)[0].id
-    kept = report(sessions, given)
+    assert event.data["attachment_id"] == bench.attachments(without)[0].id
+    kept = bench.report(given)
     assert (kept.lat, kept.lon) == (10.25, 105.97)
     assert [e.kind for e in kept.events] == ["created"]
 
 
-async def test_too_large_and_html_fail_with_a_reason(
-    sessions: sessionmaker[Session],
-    settings: Settings,
-    store: LocalMediaStore,
-    http: httpx.AsyncClient,
-    provider: str,
-) -> None:
-    report_id = add_report(
-        sessions,
-        settings,
+async def test_too_large_and_html_fail_with_a_reason(bench: Bench, provider: str) -> None:
+    report_id = bench.add_report(
         image(f"{provider}/big.jpg"),
         image(f"{provider}/page.jpg"),
         image("http://10.0.0.7/photo.jpg"),
         image("/media/not-a-key.jpg"),
     )
 
-    assert await intake(sessions, store, http).run_round(NOW) == 4
+    assert await bench.intake().run_round(NOW) == 4
 
-    big, page, private, relative = attachments(sessions, report_id)
+    big, page, private, relative = bench.attachments(report_id)
     assert all(a.status == FAILED and a.attempts == 1 for a in (big, page, private, relative))
     assert "TooLarge" in (big.error or "") and f"{CAP} bytes" in (big.error or "")
     assert "UnsupportedMedia" in (page.error or "") and "HTML" in (page.error or "")
     assert "RefusedUrl" in (private.error or "") and "non-public" in (private.error or "")
     assert "RefusedUrl" in (relative.error or "")
     assert all(a.storage_key is None for a in (big, page, private, relative))
-    assert [p for p in store.root.rglob("*") if p.is_file()] == []
+    assert [p for p in bench.store.root.rglob("*") if p.is_file()] == []
 
 
-async def test_server_error_is_retried_later_then_stored(
-    sessions: sessionmaker[Session],
-    settings: Settings,
-    store: LocalMediaStore,
-    http: httpx.AsyncClient,
-    provider: str,
-) -> None:
-    report_id = add_report(sessions, settings, image(f"{provider}/flaky/{uuid.uuid4().hex}"))
-    step = intake(sessions, store, http)
+async def test_server_error_is_retried_later_then_stored(bench: Bench, provider: str) -> None:
+    report_id = bench.add_report(image(f"{provider}/flaky/{uuid.uuid4().hex}"))
+    step = bench.intake()
 
     assert await step.run_round(NOW) == 0
-    [waiting] = attachments(sessions, report_id)
+    [waiting] = bench.attachments(report_id)
     assert (waiting.status, waiting.attempts) == (PENDING, 1)
     assert "answered 500" in (waiting.error or "")
     assert waiting.next_attempt_at == NOW + POLICY.retry_base
 
     assert await step.run_round(NOW + timedelta(seconds=5)) == 0  # not due yet
-    assert attachments(sessions, report_id)[0].attempts == 1
+    assert bench.attachments(report_id)[0].attempts == 1
 
     assert await step.run_round(NOW + POLICY.retry_base) == 1
-    [stored] = attachments(sessions, report_id)
+    [stored] = bench.attachments(report_id)
     assert (stored.status, stored.attempts, stored.error) == (STORED, 2, None)
     assert stored.sha256 == hashlib.sha256(PHOTO).hexdigest()
 
 
 async def test_transient_failures_give_up_after_the_last_attempt(
-    sessions: sessionmaker[Session],
-    settings: Settings,
-    store: LocalMediaStore,
-    http: httpx.AsyncClient,
-    provider: str,
+    bench: Bench, provider: str
 ) -> None:
-    report_id = add_report(sessions, settings, image(f"{provider}/broken"))
-    step = intake(sessions, store, http)
+    report_id = bench.add_report(image(f"{provider}/broken"))
+    step = bench.intake()
     later = NOW
     for _ in range(POLICY.max_attempts - 1):
         assert await step.run_round(later) == 0
         later += POLICY.retry_max
     assert await step.run_round(later) == 1
-    [failed] = attachments(sessions, report_id)
+    [failed] = bench.attachments(report_id)
     assert failed.status == FAILED and failed.attempts == POLICY.max_attempts
     assert (failed.error or "").startswith(f"gave up after {POLICY.max_attempts} attempts: ")
     assert "answered 503" in (failed.error or "")
 
 
 async def test_telegram_file_ids_and_twilio_media_use_the_adapters(
-    sessions: sessionmaker[Session],
-    settings: Settings,
-    store: LocalMediaStore,
-    http: httpx.AsyncClient,
-    provider: str,
+    bench: Bench, provider: str
 ) -> None:
     twilio_url = f"{provider}/2010-04-01/Accounts/AC123/Messages/MM1/Media/ME1"
-    report_id = add_report(
-        sessions, settings, image(ref="file_7"), image(ref="file_8"), image(twilio_url)
-    )
+    report_id = bench.add_report(image(ref="file_7"), image(ref="file_8"), image(twilio_url))
     policy = MediaPolicy(limits=POLICY.limits, twilio_hosts=("127.0.0.1",))
-    step = intake(sessions, store, http, policy, telegram=FakeTelegram(provider), sms=FakeTwilio())
+    step = bench.intake(policy, telegram=FakeTelegram(provider), sms=FakeTwilio())
 
     assert await step.run_round(NOW) == 3
 
-    telegram, missing, twilio = attachments(sessions, report_id)
+    telegram, missing, twilio = bench.attachments(report_id)
     assert telegram.status == STORED and telegram.sha256 == hashlib.sha256(GPS_PHOTO).hexdigest()
     assert missing.status == FAILED and "answered 404" in (missing.error or "")
     assert "SECRET" not in (missing.error or "")  # the file URL carries the bot token
     assert twilio.status == STORED and twilio.sha256 == hashlib.sha256(PHOTO).hexdigest()
 
 
-async def test_without_a_telegram_adapter_a_file_id_waits(
-    sessions: sessionmaker[Session],
-    settings: Settings,
-    store: LocalMediaStore,
-    http: httpx.AsyncClient,
-) -> None:
-    report_id = add_report(sessions, settings, image(ref="file_7"))
-    assert await intake(sessions, store, http).run_round(NOW) == 0
-    [waiting] = attachments(sessions, report_id)
+async def test_without_a_telegram_adapter_a_file_id_waits(bench: Bench) -> None:
+    report_id = bench.add_report(image(ref="file_7"))
+    assert await bench.intake().run_round(NOW) == 0
+    [waiting] = bench.attachments(report_id)
     assert waiting.status == PENDING and "no Telegram adapter" in (waiting.error or "")
 
 
@@ -369,80 +334,3 @@ def test_concurrent_claims_skip_locked_rows_on_postgres(
         assert len(mine) == 2 and len(theirs) == 1
         first.rollback()
         second.rollback()
-
-
-# ---------------------------------------------------------------- the media route
-
-
-@pytest.fixture
-def web(client: TestClient, store: LocalMediaStore) -> TestClient:
-    client.app.state.media_store = store  # type: ignore[attr-defined]
-    return client
-
-
-def test_uploads_are_sniffed_stored_and_served_with_safe_headers(
-    web: TestClient, store: LocalMediaStore
-) -> None:
-    response = web.post("/chat/media", files={"file": ("x.png", PHOTO, "image/png")})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    key = hashlib.sha256(PHOTO).hexdigest()
-    assert body == {"url": f"/media/{key[:2]}/{key[2:4]}/{key}.jpg", "kind": "image"}
-    served = web.get(body["url"])
-    assert served.status_code == 200 and served.content == PHOTO
-    assert served.headers["content-type"] == "image/jpeg"
-    assert served.headers["x-content-type-options"] == "nosniff"
-    assert "sandbox" in served.headers["content-security-policy"]
-
-
-@pytest.mark.parametrize(
-    ("content", "status"),
-    [
-        (b"<html><script>alert(1)</script></html>", 415),
-        (b"MZ\x90\x00\x03\x00\x00\x00", 415),
-        (b"", 422),
-        (PHOTO[:2000], 422),
-        (b"\xff\xd8\xff\xe0" + bytes(11 * 1024 * 1024), 413),
-    ],
-    ids=["html", "exe", "empty", "truncated photo", "too large"],
-)
-def test_uploads_that_are_not_media_are_refused(
-    web: TestClient, store: LocalMediaStore, content: bytes, status: int
-) -> None:
-    response = web.post("/chat/media", files={"file": ("photo.jpg", content, "image/jpeg")})
-    assert response.status_code == status, response.text
-    assert [p for p in store.root.rglob("*") if p.is_file()] == []
-
-
-def _missing_key() -> str:
-    digest = hashlib.sha256(b"never stored").hexdigest()
-    return f"{digest[:2]}/{digest[2:4]}/{digest}.jpg"
-
-
-TRAVERSALS = [
-    "..%2F..%2F..%2Fetc%2Fpasswd",
-    "%2e%2e/%2e%2e/%2e%2e/etc/passwd",
-    "%2Fetc%2Fpasswd",
-    "ab/cd/..%2F..%2F..%2F..%2Fetc%2Fpasswd",
-    "..%5C..%5Cetc%5Cpasswd",
-    f"ab/cd/{'a' * 64}.jpg",  # the right shape, the wrong directories
-    _missing_key(),
-    _missing_key().replace(".jpg", ".html"),
-    _missing_key() + "%00.jpg",
-    "linked",  # replaced by a key whose file is a symlink to /etc/passwd
-]
-
-
-@pytest.mark.parametrize("path", TRAVERSALS)
-def test_media_route_serves_nothing_but_stored_keys(
-    web: TestClient, store: LocalMediaStore, path: str
-) -> None:
-    if path == "linked":
-        digest = hashlib.sha256(b"linked").hexdigest()
-        path = f"{digest[:2]}/{digest[2:4]}/{digest}.jpg"
-        link = store.root / path
-        link.parent.mkdir(parents=True)
-        link.symlink_to("/etc/passwd")
-    response = web.get(f"/media/{path}")
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Không tìm thấy tệp."}  # refused by the media route
