@@ -18,11 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from backend.channels.models import InboxMessage
-from backend.channels.service import inbox_rows
+from backend.channels.service import inbox_rows, insert_inbox
 from backend.db import utcnow
 from bot.messages import Inbound
 
@@ -31,14 +28,8 @@ log = logging.getLogger(__name__)
 
 def write_rows(engine: Engine, rows: list[dict[str, Any]]) -> None:
     """One transaction, one statement; duplicates (redeliveries) are skipped."""
-    if not rows:
-        return
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(InboxMessage).on_conflict_do_nothing(
-        index_elements=["channel", "provider_message_id"]
-    )
     with engine.begin() as conn:
-        conn.execute(stmt, rows)
+        insert_inbox(conn, rows)
 
 
 class InboxWriter:

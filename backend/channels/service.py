@@ -1,7 +1,7 @@
 """Storing acknowledged webhook messages and running them through the bot afterwards.
 
-A webhook route, after verifying and parsing, only stores its messages (one
-insert per message that ignores a provider's redelivery). `process_pending`
+A webhook route, after verifying and parsing, only stores its messages (an
+insert that ignores a provider's redelivery). `process_pending`
 runs the bot for each stored message in its own transaction and writes the
 replies to the outbox in that same transaction, so a reply is never lost nor
 sent for a message that was not handled.
@@ -13,9 +13,9 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, sessionmaker
@@ -54,23 +54,25 @@ def inbox_rows(messages: Sequence[Inbound], now: datetime) -> list[dict[str, Any
     ]
 
 
-def store_inbound(session: Session, *, messages: Sequence[Inbound], now: datetime) -> int:
-    """Store new messages; a redelivered one is ignored. Returns how many were new.
+def store_inbound(session: Session, *, messages: Sequence[Inbound], now: datetime) -> None:
+    """Store new messages; a redelivered one is ignored.
 
     Webhook routes store through `inbox_writer.InboxWriter`, which batches
-    concurrent requests into one transaction; this is the one-off form.
+    concurrent requests into one transaction of this same `insert_inbox`.
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    added = 0
-    for row in inbox_rows(messages, now):
-        stmt = (
-            insert(InboxMessage)
-            .values(**row)
-            .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
-        )
-        result = cast(CursorResult[Any], session.execute(stmt))
-        added += result.rowcount or 0
-    return added
+    insert_inbox(session, inbox_rows(messages, now))
+
+
+def insert_inbox(db: Session | Connection, rows: list[dict[str, Any]]) -> None:
+    """One multi-row INSERT ... ON CONFLICT DO NOTHING (redeliveries are skipped)."""
+    if not rows:
+        return
+    dialect = db.dialect if isinstance(db, Connection) else db.get_bind().dialect
+    insert = pg_insert if dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(InboxMessage).on_conflict_do_nothing(
+        index_elements=["channel", "provider_message_id"]
+    )
+    db.execute(stmt, rows)
 
 
 def _next_pending(session: Session) -> InboxMessage | None:
