@@ -1,6 +1,6 @@
 """The contract every channel adapter passes; run once per adapter.
 
-Subclass `AdapterContract` in `tests/channels/test_<name>.py` as
+Subclass `AdapterContract` in `tests/channels/<name>/test_<name>_contract.py` as
 `class TestZaloContract(AdapterContract)` and provide the fixtures:
 
 - `adapter`: the adapter under test (its `send` pointed at a fake provider
@@ -12,7 +12,7 @@ Subclass `AdapterContract` in `tests/channels/test_<name>.py` as
 - `malformed_request`: a signed request whose body is not this provider's format;
 - `send_failure`: an async callable `(status: int, body: bytes) -> Exception | None`
   that makes the fake provider answer one send with that status and body and
-  returns what `adapter.send` raised.
+  returns what `adapter.send` raised (`failing_send` builds one).
 """
 
 from __future__ import annotations
@@ -53,6 +53,22 @@ REPLIES = {
     "ask_contact": Reply(text="Cho biết số điện thoại", ask_contact=True),
     "long": Reply(text="Nội dung rất dài. " * 400),
 }
+
+
+def failing_send(
+    fail_next: Callable[[int, bytes], object], send: Callable[[], Awaitable[object]]
+) -> SendFailure:
+    """A `send_failure`: `fail_next(status, body)` arms the fake provider, then one `send()`."""
+
+    async def fail(status: int, body: bytes) -> Exception | None:
+        fail_next(status, body)
+        try:
+            await send()
+        except Exception as exc:
+            return exc
+        return None
+
+    return fail
 
 
 class AdapterContract:

@@ -15,7 +15,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from twilio.request_validator import HMAC_SHA256, RequestValidator
 
 from bot import voice
 from bot.commands import CreateReport, LookupStatus, Outcome
@@ -37,6 +36,7 @@ from bot.voice import (
 from channels.base import PayloadError, RawRequest, SignatureError
 from channels.voice import DEFAULT_VOICE, TwilioVoiceAdapter, VoiceEvent
 from nlu import NluResult, fold
+from tests.fakes.signing import TWILIO_SIGNATURE, twilio_shared_key_headers, twilio_signature
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "voice"
 TOKEN = "f4c1d2e3b4a5968778695a4b3c2d1e0f"
@@ -66,13 +66,12 @@ def signed(
     """The request as the app sees it behind the proxy, signed over the public URL."""
     suffix = f"?{query}" if query else ""
     url = signed_url or f"{PUBLIC}{path}{suffix}"
-    signature = RequestValidator(token).compute_signature(url, form)
     return RawRequest(
         method="POST",
         url=f"{INTERNAL}{path}{suffix}",
         headers={
             "content-type": "application/x-www-form-urlencoded",
-            "x-twilio-signature": signature,
+            TWILIO_SIGNATURE: twilio_signature(token, url, form),
             **(headers or {}),
         },
         body=urlencode(form).encode(),
@@ -139,11 +138,7 @@ def test_signature_over_http_is_refused_and_port_variants_accepted(
 def test_shared_key_signatures_need_the_shared_key() -> None:
     form = fixture("gather_digits")["form"]
     url = f"{PUBLIC}{CALL}?step=1"
-    signature = RequestValidator("shared-secret").compute_signature(url, form, HMAC_SHA256)
-    headers = {
-        "x-twilio-signature": signature,
-        "x-twilio-webhooks-signature-settings": "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256",
-    }
+    headers = twilio_shared_key_headers("shared-secret", url, form)
     request = RawRequest("POST", f"{INTERNAL}{CALL}?step=1", headers, urlencode(form).encode())
     TwilioVoiceAdapter(auth_token=TOKEN, public_url=PUBLIC, shared_key="shared-secret").verify(
         request

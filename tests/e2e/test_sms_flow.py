@@ -8,20 +8,17 @@ segment budget.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
-from twilio.request_validator import RequestValidator
 
 from backend.app import create_app
 from backend.channels.models import InboxMessage
@@ -29,12 +26,14 @@ from backend.channels.registry import Channels
 from backend.db import make_session_factory
 from backend.reports.models import Report
 from channels.sms import SmsStyle, TwilioSmsAdapter
-from channels.sms_gateway import GatewayInbound, GatewayOutbound, GatewaySmsAdapter
+from channels.sms_gateway import GatewayOutbound, GatewaySmsAdapter
 from channels.sms_text import measure
 from nlu import Nlu
+from tests.channels.sms_gateway.conftest import JSON_INBOUND
 from tests.conftest import make_settings
 from tests.e2e.conftest import settled, wait_for
 from tests.fakes.server import serve
+from tests.fakes.signing import TWILIO_SIGNATURE, hmac_sha256, twilio_signature
 from tests.fakes.sms_gateway import FakeGateway
 from tests.fakes.twilio_api import FakeTwilio
 
@@ -54,16 +53,7 @@ REPORT = (
 VIETNAMESE = re.compile(r"[^\x00-\x7f]")  # what GSM-7 folding leaves is plain ASCII here
 _ids = itertools.count(1)
 
-INBOUND = GatewayInbound(
-    format="json",
-    provider="brandsms",
-    sender_field="msisdn",
-    text_field="content",
-    message_id_field="sms_id",
-    time_field="received_at",
-    signature_header="X-Signature",
-    signature_prefix="sha256=",
-)
+INBOUND = JSON_INBOUND  # the aggregator of the channel tests, posting JSON signed with HMAC
 
 
 def outbound(base: str) -> GatewayOutbound:
@@ -99,8 +89,10 @@ def gateway_body(words: str, sms_id: str | None = None) -> bytes:
 
 
 def gateway_headers(body: bytes, secret: str = GATEWAY_SECRET) -> dict[str, str]:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return {"content-type": "application/json", "x-signature": f"sha256={digest}"}
+    return {
+        "content-type": "application/json",
+        "x-signature": f"sha256={hmac_sha256(secret, body)}",
+    }
 
 
 def twilio_body(words: str) -> bytes:
@@ -122,17 +114,9 @@ def twilio_body(words: str) -> bytes:
     return urlencode(fields).encode()
 
 
-class _Params(dict[str, list[str]]):
-    def getlist(self, name: str) -> list[str]:
-        return self[name]
-
-
 def twilio_headers(body: bytes, token: str = TWILIO_TOKEN) -> dict[str, str]:
-    params = _Params()
-    for name, value in parse_qsl(body.decode(), keep_blank_values=True):
-        params.setdefault(name, []).append(value)
-    signature = RequestValidator(token).compute_signature(PUBLIC + TWILIO_PATH, params)
-    return {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature}
+    signature = twilio_signature(token, PUBLIC + TWILIO_PATH, body)
+    return {"content-type": "application/x-www-form-urlencoded", TWILIO_SIGNATURE: signature}
 
 
 @dataclass
