@@ -13,7 +13,6 @@ conversation is replayed twice and the database must not change at all.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,6 +48,7 @@ from tests.conftest import make_settings
 from tests.e2e import test_sms_flow as sms_flow
 from tests.e2e import test_zalo_flow as zalo_flow
 from tests.e2e.conftest import wait_for
+from tests.fakes.signing import hmac_sha256
 from tests.fakes.zalo_api import APP_ID, APP_SECRET
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -87,8 +87,7 @@ def twilio_headers(body: bytes) -> dict[str, str]:
 
 
 def gateway_headers(body: bytes) -> dict[str, str]:
-    digest = hmac.new(GW_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return {"x-signature": f"sha256={digest}"}
+    return {"x-signature": f"sha256={hmac_sha256(GW_SECRET, body)}"}
 
 
 SIGN: dict[str, Callable[[bytes], dict[str, str]]] = {

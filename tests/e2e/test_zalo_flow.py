@@ -7,7 +7,6 @@ button presses arrive as `user_send_text` carrying the button's hidden payload.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import time
@@ -32,6 +31,7 @@ from nlu import Nlu
 from tests.conftest import make_settings
 from tests.e2e.conftest import settled, wait_for
 from tests.fakes.server import serve
+from tests.fakes.signing import zalo_signature
 from tests.fakes.zalo_api import APP_ID, APP_SECRET, Call, FakeZalo
 
 OA_SECRET = "e2e-oa-secret"
@@ -64,9 +64,7 @@ def text(words: str) -> bytes:
 
 
 def sign(raw: bytes, secret: str = OA_SECRET) -> str:
-    stamp = str(json.loads(raw)["timestamp"])
-    digest = hashlib.sha256(APP_ID.encode() + raw + stamp.encode() + secret.encode())
-    return "mac=" + digest.hexdigest()
+    return zalo_signature(raw, secret, app_id=APP_ID)
 
 
 def headers(raw: bytes, signature: str | None = None) -> dict[str, str]:
