@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from backend.reports.service import CODE_RE
-from bot.templates import RATE_SCORES, rating_buttons
+from bot.templates import rating_buttons
 
 # The rating buttons are the bot's: it is the bot that understands their payloads.
-__all__ = ["parse_rating", "rating_buttons"]
+__all__ = ["rating_buttons"]
 
 
 def local_date(moment: datetime, tz: ZoneInfo) -> str:
@@ -60,12 +59,3 @@ def reopened(code: str, due: str) -> str:
 
 def rating_thanks(code: str) -> str:
     return f"Cảm ơn anh/chị đã đánh giá kết quả xử lý phản ánh mã {code}."
-
-
-def parse_rating(payload: str) -> tuple[str, int] | None:
-    """(report code, score) from a rating button's payload, or None if it is not one."""
-    prefix, _, code = payload.strip().partition(":")
-    score = RATE_SCORES.get(prefix + ":")
-    if score is None or not CODE_RE.match(code):
-        return None
-    return code, score

@@ -18,7 +18,6 @@ from backend.conversations.models import Conversation
 from backend.db import make_session_factory
 from backend.errors import Conflict, DomainError
 from backend.notifications.models import OutboxMessage
-from backend.notifications.wording import parse_rating
 from backend.reports import workflow
 from backend.reports.actions import ActionInput, perform, rate
 from backend.reports.models import Correction, Report, ReportEvent
@@ -29,6 +28,7 @@ from backend.settings import Settings
 from backend.staff.deps import Staff
 from backend.staff.models import StaffUser
 from bot.messages import Reply
+from tests.backend.test_workflow import parse_rating
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # Monday 10:00 in Vietnam
 LATER = NOW + timedelta(hours=2)

