@@ -5,9 +5,10 @@ Zalo OAuth v4 issues an access token valid ~25 h and a refresh token valid
 burns the old refresh token. Losing the new pair locks the OA out until an
 admin re-authorises the app in a browser. Hence:
 
-- `ZaloTokens.refresh` is serialised by an `asyncio.Lock`; inside the lock it
-  re-reads the store, so a coroutine (or another process sharing the store)
-  that already rotated the pair is followed, not raced.
+- `ZaloTokens.refresh` is serialised by an `asyncio.Lock` and, when the store
+  offers one (`RefreshLocking`), by the store's refresh lock shared by every
+  process: inside both it re-reads the store, so a coroutine or process that
+  already rotated the pair is followed, not raced, and only one OAuth call is made.
 - The new pair is saved to the `TokenStore` right after the OAuth answer and
   before it is used or cached; a pair whose save failed is kept in memory and
   saved again before anything else, never used unsaved.
@@ -17,21 +18,25 @@ admin re-authorises the app in a browser. Hence:
   journal; a torn journal is discarded and the previous pair is intact. The
   only unrecoverable window is between Zalo's answer and that fsync.
 
-The backend provides a database-backed `TokenStore` (two async methods).
+`FileTokenStore`'s refresh lock is an `flock` on `<file>.lock`. The backend
+provides a database-backed `TokenStore` whose refresh lock is a row lock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import logging
 import os
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
 
 import httpx
@@ -91,13 +96,55 @@ class TokenStore(Protocol):
     async def save(self, pair: TokenPair) -> None: ...
 
 
+@runtime_checkable
+class RefreshLocking(Protocol):
+    """Optional for a `TokenStore`: one refresh at a time across every process sharing it.
+
+    `ZaloTokens` holds `refresh_lock()` around "re-read → refresh if still stale → save";
+    `load` and `save` are called inside it. It raises `TokenError` when the lock is not
+    obtained in time. Stores without it are serialised per `ZaloTokens` instance only.
+    """
+
+    def refresh_lock(self) -> AbstractAsyncContextManager[None]: ...
+
+
 class FileTokenStore:
     """A JSON file (mode 0600) for development and tests; see the module docstring for safety."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, lock_timeout: float = 30.0) -> None:
         self.path = path
         self.journal = path.with_name(path.name + ".new")
+        self.lock_file = path.with_name(path.name + ".lock")
         self._lock = threading.Lock()
+        self._lock_timeout = lock_timeout
+
+    @asynccontextmanager
+    async def refresh_lock(self) -> AsyncIterator[None]:
+        """An exclusive `flock` on `<file>.lock`, shared with every process using the file."""
+        fd = await asyncio.to_thread(self._flock)
+        try:
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _flock(self) -> int:
+        try:
+            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError as exc:
+            raise TokenError(f"no Zalo tokens at {self.path}", reauthorise=True) from exc
+        deadline = time.monotonic() + self._lock_timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise TokenError(
+                        f"Zalo token refresh lock {self.lock_file} still held after "
+                        f"{self._lock_timeout:g} s"
+                    ) from None
+                time.sleep(0.05)
 
     async def load(self) -> TokenPair:
         return await asyncio.to_thread(self._load)
@@ -191,22 +238,27 @@ class ZaloTokens:
         """Rotate the pair; if `stale` is no longer the stored token, someone already did."""
         async with self._lock:
             await self._flush_unsaved()
-            current = await self._load()
-            if stale is not None and current.access_token != stale:
-                self._pair = current
-                return current.access_token
-            try:
-                pair = await self._request(
-                    {"refresh_token": current.refresh_token, "grant_type": "refresh_token"}
-                )
-            except TokenError as exc:
-                return await self._rotated_elsewhere(current, exc)
-            await self._persist(pair)
-            return pair.access_token
+            async with self._refresh_lock():
+                return await self._refresh_locked(stale)
+
+    async def _refresh_locked(self, stale: str | None) -> str:
+        """Inside both locks: re-read, refresh if still stale, save (the last store call)."""
+        current = await self._load()
+        if stale is not None and current.access_token != stale:
+            self._pair = current
+            return current.access_token
+        try:
+            pair = await self._request(
+                {"refresh_token": current.refresh_token, "grant_type": "refresh_token"}
+            )
+        except TokenError as exc:
+            return await self._rotated_elsewhere(current, exc)
+        await self._persist(pair)
+        return pair.access_token
 
     async def exchange_code(self, code: str, code_verifier: str) -> TokenPair:
         """First grant: the authorization code from the OAuth callback → a stored pair."""
-        async with self._lock:
+        async with self._lock, self._refresh_lock():
             pair = await self._request(
                 {"code": code, "code_verifier": code_verifier, "grant_type": "authorization_code"}
             )
@@ -233,6 +285,11 @@ class ZaloTokens:
         log.warning("Zalo tokens were rotated by another process; following them")
         self._pair = stored
         return stored.access_token
+
+    def _refresh_lock(self) -> AbstractAsyncContextManager[None]:
+        if isinstance(self._store, RefreshLocking):
+            return self._store.refresh_lock()
+        return nullcontext()
 
     async def _current(self) -> TokenPair:
         await self._flush_unsaved()
