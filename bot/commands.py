@@ -1,7 +1,8 @@
 """Commands the dialogue asks the runner to execute, and the outcomes it gets back.
 
-The dialogue core stays pure: it returns `CreateReport`, `LookupStatus`, or a
-follow-up on a finished report (`RateReport`, `ReopenReport`); the runner
+The dialogue core stays pure: it returns `CreateReport`, `LookupStatus`, a
+follow-up on a finished report (`RateReport`, `ReopenReport`), or one on the
+citizen's own reports (`ListMyReports`, `StartAddInfo`, `AddInfo`); the runner
 executes them through the ports in `bot.ports` (`bot.ports.execute`) and hands
 the outcome back to `bot.dialogue.on_outcome`.
 """
@@ -12,7 +13,7 @@ from datetime import date, datetime
 
 from pydantic import Field
 
-from bot.messages import Frozen
+from bot.messages import Frozen, Media
 from bot.state import Draft
 
 
@@ -40,7 +41,29 @@ class ReopenReport(Frozen):
     code: str
 
 
-Command = CreateReport | LookupStatus | RateReport | ReopenReport
+class ListMyReports(Frozen):
+    """ "Phản ánh của tôi": the citizen's own reports, across their linked channels."""
+
+    limit: int = Field(default=5, ge=1, le=10)
+
+
+class StartAddInfo(Frozen):
+    """The citizen wants to add to one of their reports: may it still take information?"""
+
+    code: str
+
+
+class AddInfo(Frozen):
+    """Text and/or photos the citizen adds to one of their own, not closed reports."""
+
+    code: str
+    text: str | None = None
+    media: tuple[Media, ...] = ()
+
+
+Command = (
+    CreateReport | LookupStatus | RateReport | ReopenReport | ListMyReports | StartAddInfo | AddInfo
+)
 
 
 class ReportCreated(Frozen):
@@ -90,5 +113,43 @@ class NotCompleted(Frozen):
     code: str
 
 
+class ReportSummary(Frozen):
+    """One line of "phản ánh của tôi"."""
+
+    code: str
+    title: str
+    status_label: str
+    created: date
+    closed: bool
+
+
+class MyReports(Frozen):
+    """The citizen's newest reports (at most the limit asked) and how many there are in all."""
+
+    reports: tuple[ReportSummary, ...] = ()
+    total: int = 0
+
+
+class ReadyForInfo(Frozen):
+    """The report is the citizen's own and still open: ask for the text or photos."""
+
+    code: str
+    title: str
+
+
+class ReportClosed(Frozen):
+    """The citizen's own report is closed (completed, rejected, merged): nothing to add."""
+
+    code: str
+    status_label: str
+
+
+class InfoAdded(Frozen):
+    code: str
+    text: bool
+    photos: int
+
+
 FollowUpOutcome = ReportRated | ReportReopened | ReportNotFound | NotCompleted
-AnyOutcome = Outcome | FollowUpOutcome
+MyReportsOutcome = MyReports | ReadyForInfo | ReportClosed | InfoAdded
+AnyOutcome = Outcome | FollowUpOutcome | MyReportsOutcome

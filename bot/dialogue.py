@@ -3,13 +3,15 @@
 No clock, database or network in here: the runner passes `now`, executes the
 returned commands through the ports, and hands their outcomes to `on_outcome`.
 Besides the intake of new reports, it takes follow-ups on answered ones
-(rating buttons, a comment, reopening) at any step without losing a draft.
+(rating buttons, a comment, reopening) and on the citizen's own reports ("phản ánh
+của tôi", adding information: bot.followups) at any step without losing a draft.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from bot import followups as fu
 from bot import templates as t
 from bot.commands import (
     AnyOutcome,
@@ -23,16 +25,20 @@ from bot.commands import (
     ReportRated,
     ReportReopened,
     StatusFound,
+    StatusNotFound,
 )
 from bot.config import BotConfig
+from bot.followup_templates import P_CONTACT_USE
 from bot.intake import (
     Turn,
     advance,
+    back_to_draft,
     choose_category,
     detect_field,
     fill_content,
     on_step,
     start_edit,
+    use_channel_phone,
 )
 from bot.intake import absorb as absorb
 from bot.messages import Inbound, Reply
@@ -79,6 +85,9 @@ def handle(state: State, msg: Inbound, nlu: NluResult, now: datetime, cfg: BotCo
 
 def on_outcome(state: State, outcome: AnyOutcome, cfg: BotConfig) -> Turn:
     """React to the result of a command the runner executed."""
+    followup = fu.on_outcome(state, outcome, cfg)
+    if followup is not None:
+        return _remember_options(followup)
     if isinstance(outcome, ReportCreated):
         return _remember_options(Turn(state, (t.created(outcome, cfg),)))
     if isinstance(outcome, ReportRated) and outcome.comment is None:
@@ -86,7 +95,7 @@ def on_outcome(state: State, outcome: AnyOutcome, cfg: BotConfig) -> Turn:
         asking = state.model_copy(update={"step": Step.RATING_COMMENT, "rating": rating})
         reply = t.rated(outcome.code, outcome.score, drafting=state.draft is not None)
         return _remember_options(Turn(asking, (reply,)))
-    return _remember_options(_back_to_draft(state, cfg, _outcome_reply(outcome)))
+    return _remember_options(back_to_draft(state, cfg, _outcome_reply(outcome)))
 
 
 def _outcome_reply(outcome: AnyOutcome) -> Reply:
@@ -100,14 +109,9 @@ def _outcome_reply(outcome: AnyOutcome) -> Reply:
         return t.not_completed(outcome.code)
     if isinstance(outcome, StatusFound):
         return t.status(outcome)
-    return t.status_not_found(outcome.code)
-
-
-def _back_to_draft(state: State, cfg: BotConfig, *replies: Reply) -> Turn:
-    """Say `replies`, then ask again what the draft in progress still needs, if there is one."""
-    if state.draft is not None and state.step not in (Step.IDLE, Step.AWAIT_CODE):
-        return advance(state, state.draft, cfg, *replies)
-    return Turn(state.model_copy(update={"step": Step.IDLE}), replies)
+    if isinstance(outcome, StatusNotFound):
+        return t.status_not_found(outcome.code)
+    raise TypeError(f"no reply for {type(outcome).__name__}")  # handled before, by on_outcome
 
 
 def _is_empty(msg: Inbound) -> bool:
@@ -138,6 +142,10 @@ def _on_payload(
     state: State, payload: str, msg: Inbound, nlu: NluResult, now: datetime, cfg: BotConfig
 ) -> Turn:
     state = _leave_rating(state, cfg)
+    mine = fu.on_payload(state, payload, cfg)
+    if mine is not None:
+        return mine
+    state = fu.leave_adding(state, cfg)
     followup = _on_followup(state, payload, cfg)
     if followup is not None:
         return followup
@@ -163,6 +171,8 @@ def _on_draft_payload(state: State, draft: Draft, payload: str, cfg: BotConfig) 
         return _confirm(state, draft)
     if payload == t.P_EDIT:
         return Turn(state.model_copy(update={"step": Step.EDIT}), (t.edit_menu(),))
+    if payload == P_CONTACT_USE and state.step == Step.CONTACT:
+        return use_channel_phone(state, draft, cfg)
     if payload.startswith(t.P_EDIT_FIELD):
         return start_edit(state, draft, payload.removeprefix(t.P_EDIT_FIELD), cfg)
     if payload.startswith(t.P_CATEGORY):
@@ -201,6 +211,10 @@ def _on_text(
 ) -> Turn:
     if state.step == Step.RATING_COMMENT:
         return _rating_comment(state, msg, nlu, now, cfg, resuming)
+    mine = _on_own_reports(state, msg, nlu, cfg, resuming)
+    if isinstance(mine, Turn):
+        return mine
+    state = mine
     codes, intent, draft = nlu.entities.report_codes, nlu.intent, state.draft
     if codes and (draft is None or intent == it.INTENT_STATUS or _only_code(nlu, codes[0])):
         return _lookup(state, codes[0])
@@ -223,6 +237,21 @@ def _on_text(
     return on_step(state, draft, msg, nlu, cfg)
 
 
+def _on_own_reports(
+    state: State, msg: Inbound, nlu: NluResult, cfg: BotConfig, resuming: bool
+) -> Turn | State:
+    """Adding to a report, or "phản ánh của tôi"; else the state to go on with."""
+    if state.step == Step.ADD_INFO:
+        adding = fu.on_adding(state, msg, nlu, cfg, resuming)
+        if adding is not None:
+            return adding
+    add = fu.add_request(state, msg, nlu, cfg)
+    if add is not None:
+        return add
+    state = fu.leave_adding(state, cfg)
+    return fu.list_mine(state, cfg) if fu.asks_my_reports(nlu) else state
+
+
 # --- follow-ups on an answered report ---------------------------------------------
 
 
@@ -237,7 +266,7 @@ def _on_followup(state: State, payload: str, cfg: BotConfig) -> Turn | None:
     if prefix == t.P_REOPEN:
         return Turn(state, (), (ReopenReport(code=code),))
     if prefix == t.P_KEEP_CLOSED:
-        return _back_to_draft(state, cfg, t.kept_closed())
+        return back_to_draft(state, cfg, t.kept_closed())
     return None
 
 
@@ -305,6 +334,10 @@ def _correct(state: State, draft: Draft, msg: Inbound, nlu: NluResult, cfg: BotC
 
 def _idle(state: State, msg: Inbound, nlu: NluResult, now: datetime, cfg: BotConfig) -> Turn:
     intent = nlu.intent
+    if fu.asks_to_add(nlu) and not msg.media:
+        return fu.ask_which(state, cfg)
+    if fu.status_of_mine(nlu):
+        return fu.list_mine(state, cfg)
     if state.step == Step.AWAIT_CODE and not _looks_like_report(nlu, msg):
         return Turn(state.model_copy(update={"step": Step.IDLE}), (t.ask_code(),))
     replies: dict[str, Reply] = {
@@ -313,7 +346,6 @@ def _idle(state: State, msg: Inbound, nlu: NluResult, now: datetime, cfg: BotCon
         it.INTENT_THANKS: t.thanks(),
         it.INTENT_HUMAN: t.human_handoff(cfg),
         it.INTENT_RATE: t.rating_thanks(),
-        it.INTENT_ADD_INFO: t.add_info_unsupported(),
     }
     if intent == it.INTENT_STATUS:
         return Turn(state.model_copy(update={"step": Step.AWAIT_CODE}), (t.ask_code(),))

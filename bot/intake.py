@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from bot import followup_templates as ft
 from bot import templates as t
 from bot.commands import Command
 from bot.config import BotConfig
@@ -115,6 +116,23 @@ def advance(state: State, draft: Draft, cfg: BotConfig, *extra: Reply) -> Turn:
     return Turn(state.model_copy(update={"step": step, "draft": draft}), (*extra, question))
 
 
+def back_to_draft(state: State, cfg: BotConfig, *replies: Reply) -> Turn:
+    """Say `replies`, then ask again what the draft in progress still needs, if there is one."""
+    if state.draft is not None and state.step not in (Step.IDLE, Step.AWAIT_CODE):
+        return advance(state, state.draft, cfg, *replies)
+    return Turn(state.model_copy(update={"step": Step.IDLE}), replies)
+
+
+def draft_step(state: State, cfg: BotConfig) -> Step:
+    """The step the draft in progress is at (idle without one), to go back to after a detour."""
+    return advance(state, state.draft, cfg).state.step if state.draft else Step.IDLE
+
+
+def _ask_contact(state: State) -> Reply:
+    """Name and number; on a channel that knows the number (SMS), only confirm it."""
+    return ft.confirm_channel_phone(state.channel_phone) if state.channel_phone else t.ask_contact()
+
+
 def _next_question(state: State, draft: Draft, cfg: BotConfig) -> tuple[Step, Reply]:
     if not draft.content:
         return Step.CONTENT, t.ask_content()
@@ -125,7 +143,7 @@ def _next_question(state: State, draft: Draft, cfg: BotConfig) -> tuple[Step, Re
     if draft.public is None:
         return Step.CONSENT, t.ask_public()
     if not draft.contact_done:
-        return Step.CONTACT, t.ask_contact()
+        return Step.CONTACT, _ask_contact(state)
     if not draft.category_sure and draft.candidates:
         return Step.CATEGORY, t.ask_category(category_choices(draft, cfg))
     return Step.SUMMARY, t.summary(draft, cfg)
@@ -191,18 +209,23 @@ def _public(state: State, draft: Draft, msg: Inbound, nlu: NluResult, cfg: BotCo
 def _contact(state: State, draft: Draft, msg: Inbound, nlu: NluResult, cfg: BotConfig) -> Turn:
     phone = msg.contact_phone or (nlu.entities.phones[0] if nlu.entities.phones else None)
     name = msg.sender_name if msg.contact_phone else extract_name(msg.text)
+    known = state.channel_phone
     if phone:
         return _with_contact(state, draft, name or draft.name, phone, cfg)
     if nlu.key in _DECLINE_CONTACT or yes_no(nlu.key) is False:
         return advance(state, draft.model_copy(update={"contact_done": True}), cfg)
     if any(ch.isdigit() for ch in msg.text):
         return Turn(state.model_copy(update={"draft": draft}), (t.bad_phone(),))
+    if known and yes_no(nlu.key):
+        return _with_contact(state, draft, draft.name, known, cfg)
+    if known and name:
+        return _with_contact(state, draft, name, known, cfg)
     if name:
         new_state = state.model_copy(
             update={"step": Step.CONTACT_PHONE, "draft": draft.model_copy(update={"name": name})}
         )
         return Turn(new_state, (t.ask_phone(name),))
-    return Turn(state.model_copy(update={"draft": draft}), (t.ask_contact(),))
+    return Turn(state.model_copy(update={"draft": draft}), (_ask_contact(state),))
 
 
 def _contact_phone(
@@ -214,6 +237,13 @@ def _contact_phone(
     if nlu.key in _DECLINE_CONTACT or yes_no(nlu.key) is False:
         return advance(state, draft.model_copy(update={"contact_done": True}), cfg)
     return Turn(state.model_copy(update={"draft": draft}), (t.bad_phone(),))
+
+
+def use_channel_phone(state: State, draft: Draft, cfg: BotConfig) -> Turn:
+    """ "Dùng số này": the number the channel knows becomes the contact number."""
+    if not state.channel_phone:
+        return advance(state, draft, cfg)
+    return _with_contact(state, draft, draft.name, state.channel_phone, cfg)
 
 
 def _with_contact(state: State, draft: Draft, name: str | None, phone: str, cfg: BotConfig) -> Turn:

@@ -1,5 +1,5 @@
-"""Conversation state: the steps of the intake dialogue, the report draft being filled, and a
-rating waiting for its comment.
+"""Conversation state: the steps of the intake dialogue, the report draft being filled, a
+rating waiting for its comment, and a report the citizen is adding information to.
 
 Immutable pydantic models, so the runner can store them as JSON and the pure
 core returns a new state instead of mutating one. Places are the NLU's own
@@ -29,6 +29,8 @@ class Step(StrEnum):
     EDIT = "edit"
     RESUME = "resume"
     RATING_COMMENT = "rating_comment"  # just rated an answer: the next free text is a comment
+    ADD_INFO_CODE = "add_info_code"  # wants to add to a report: which one?
+    ADD_INFO = "add_info"  # adding text or photos to `State.adding`, until "xong"
 
 
 class Draft(Frozen):
@@ -79,3 +81,7 @@ class State(Frozen):
     profile: Profile = Profile()
     accepts_media: bool = True
     last_seen: datetime | None = None
+    adding: str | None = None  # code of the citizen's own report taking additions (ADD_INFO)
+    # The number the channel knows the citizen by (SMS sender), set by the runner: the
+    # contact step offers it instead of asking for a number.
+    channel_phone: str | None = None

@@ -21,6 +21,7 @@ P_RESUME, P_RESTART = "/resume", "/restart"
 P_MEDIA_DONE, P_CONTACT_SKIP = "/media:done", "/contact:skip"
 P_PUBLIC_YES, P_PUBLIC_NO = "/public:yes", "/public:no"
 P_CATEGORY = "/category:"
+P_MY_REPORTS = "/my_reports"  # the citizen's own reports (bot.followup_templates)
 P_EDIT_FIELD = "/edit:"
 # Follow-ups on an answered report, each followed by the report code.
 P_RATE_VERY_GOOD, P_RATE_GOOD, P_RATE_BAD = "/rate_very_good:", "/rate_good:", "/rate_bad:"
@@ -33,6 +34,7 @@ MENU = (
     Button(title="Tra cứu phản ánh", payload=P_LOOKUP),
     Button(title="Hướng dẫn", payload=P_HELP),
 )
+MY_REPORTS_BUTTON = Button(title="Phản ánh của tôi", payload=P_MY_REPORTS)
 FIELD_TITLES = {
     "content": "Nội dung",
     "location": "Địa điểm",
@@ -51,7 +53,7 @@ def welcome(cfg: BotConfig) -> Reply:
             "Bạn có thể phản ánh về đường sá, điện chiếu sáng, rác thải, ngập nước, xây dựng, "
             "an ninh trật tự... hoặc tra cứu phản ánh đã gửi."
         ),
-        buttons=MENU,
+        buttons=(*MENU, MY_REPORTS_BUTTON),
     )
 
 
@@ -232,7 +234,13 @@ def status_not_found(code: str) -> Reply:
 
 
 def ask_code() -> Reply:
-    return Reply(text="Vui lòng nhập mã phản ánh gồm 12 chữ số (ví dụ: 202611230007).")
+    return Reply(
+        text=(
+            "Vui lòng nhập mã phản ánh gồm 12 chữ số (ví dụ: 202611230007). "
+            "Không nhớ mã? Chọn «Phản ánh của tôi»."
+        ),
+        buttons=(MY_REPORTS_BUTTON,),
+    )
 
 
 def cancelled() -> Reply:
@@ -288,16 +296,6 @@ def human_handoff(cfg: BotConfig) -> Reply:
             "Bạn đang trò chuyện với trợ lý tự động. Nội dung bạn gửi đều được cán bộ xem xét; "
             f"để trao đổi trực tiếp, bạn vui lòng liên hệ trong giờ hành chính{hotline}."
         )
-    )
-
-
-def add_info_unsupported() -> Reply:
-    return Reply(
-        text=(
-            "Hiện chưa thể bổ sung thông tin vào phản ánh đã gửi qua kênh này. Bạn có thể gửi "
-            "một phản ánh mới và ghi rõ mã phản ánh cũ trong nội dung."
-        ),
-        buttons=MENU,
     )
 
 

@@ -28,9 +28,13 @@ from bot.messages import Inbound, Reply
 from bot.ports import execute
 from bot.state import State
 from bot.templates import flood_reply
+from channels.phones import normalise_phone
 from nlu import Nlu, NluResult
 
 MEDIA_CHANNELS = frozenset({"web", "zalo", "telegram"})
+# Channels whose sender id is the citizen's phone number (E.164, normalised by the adapter):
+# the contact step offers that number instead of asking for one.
+PHONE_CHANNELS = frozenset({"sms"})
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ def handle_inbound(
         return previous
     record = _claim(session, msg, now)
     conversation = _lock_conversation(session, msg, now)
-    state = _load_state(conversation)
+    state = _load_state(conversation, msg)
     understood = _understand(ctx, msg)
     if msg.contact_phone:  # shared by the channel: may link this person's other channels
         remember_contact(
@@ -183,8 +187,10 @@ def conversation_citizen(session: Session, conversation: Conversation) -> Citize
     return citizen
 
 
-def _load_state(conversation: Conversation) -> State:
-    return State.model_validate(conversation.state) if conversation.state else State()
+def _load_state(conversation: Conversation, msg: Inbound) -> State:
+    state = State.model_validate(conversation.state) if conversation.state else State()
+    known = normalise_phone(msg.sender_id) if msg.channel in PHONE_CHANNELS else None
+    return state.model_copy(update={"channel_phone": known}) if known else state
 
 
 def _understand(ctx: ChatContext, msg: Inbound) -> NluResult:
