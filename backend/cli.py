@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from backend.open311 import cli as open311_cli
 from backend.settings import ConfigError, Settings, get_settings
 from backend.staff import cli as staff_cli
 
@@ -221,6 +222,7 @@ def _mount_nlu() -> None:
 
 _mount_nlu()
 main.add_command(staff_cli.user)
+main.add_command(open311_cli.open311)
 
 if __name__ == "__main__":
     main()
