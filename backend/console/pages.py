@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend.clusters.service import duplicate_counts
 from backend.console.templating import templates
 from backend.reports import queries
 from backend.reports.models import Report
@@ -170,6 +171,7 @@ def inbox_context(
         "ignored": ignored,
         "page": page,
         "rows": [InboxRow(r, due_flags(r, now=now, soon=soon)) for r in page.items],
+        "dup_counts": duplicate_counts(session, report_ids=[r.id for r in page.items]),
         "counts": due_counts(session, viewer=viewer, now=now, soon=soon),
         "soon_hours": settings.console.soon_due_hours,
         "query": query,

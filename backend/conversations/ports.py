@@ -1,7 +1,8 @@
 """The database-backed implementation of the bot's ReportPort.
 
-Follow-ups (rating, reopening) only touch the conversation's citizen's own
-reports: any other code is "not found", so nobody learns of someone else's report.
+Follow-ups (rating, reopening, "phản ánh của tôi", adding information) only touch
+the conversation's citizen's own reports (the citizen across every channel linked
+to them): any other code is "not found", so nobody learns of someone else's report.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.citizens.models import Citizen
@@ -19,21 +21,33 @@ from backend.reports import actions
 from backend.reports import service as reports
 from backend.reports.models import Report, ReportEvent
 from backend.reports.schemas import MediaIn, ReportCreate
-from backend.reports.workflow import Status, label
+from backend.reports.workflow import CLOSED_STATUSES, Status, label
 from backend.settings import Settings
+from backend.webhooks_out import events as webhook_events
 from bot.commands import (
+    AddInfo,
     CreateReport,
+    InfoAdded,
+    ListMyReports,
+    MyReports,
     NotCompleted,
     RateReport,
+    ReadyForInfo,
     ReopenReport,
+    ReportClosed,
     ReportCreated,
     ReportNotFound,
     ReportRated,
     ReportReopened,
+    ReportSummary,
+    StartAddInfo,
     StatusFound,
     StatusNotFound,
 )
-from bot.ports import RateOutcome, ReopenOutcome
+from bot.ports import AddOutcome, RateOutcome, ReadyOutcome, ReopenOutcome
+
+SHORT_TITLE = 40  # characters of a report's title in "phản ánh của tôi"
+MAX_INFO = 4000  # characters of text added to a report in one message
 
 
 @dataclass
@@ -129,12 +143,68 @@ class DbReports:
         tz = ZoneInfo(self.settings.timezone)
         return ReportReopened(code=report.code, due=report.due_at.astimezone(tz).date())
 
+    def my_reports(self, command: ListMyReports) -> MyReports:
+        mine = Report.citizen_id == self.citizen.id
+        total = self.session.scalar(select(func.count()).select_from(Report).where(mine)) or 0
+        newest = Report.created_at.desc(), Report.id.desc()
+        rows = self.session.scalars(
+            select(Report).where(mine).order_by(*newest).limit(command.limit)
+        ).all()
+        tz = ZoneInfo(self.settings.timezone)
+        return MyReports(
+            reports=tuple(
+                ReportSummary(
+                    code=r.code,
+                    title=_short(r.title),
+                    status_label=label(r.status),
+                    created=r.created_at.astimezone(tz).date(),
+                    closed=r.status in CLOSED_STATUSES,
+                )
+                for r in rows
+            ),
+            total=total,
+        )
+
+    def ready_for_info(self, command: StartAddInfo) -> ReadyOutcome:
+        report = self._own_open(command.code)
+        if not isinstance(report, Report):
+            return report
+        return ReadyForInfo(code=report.code, title=_short(report.title))
+
+    def add_info(self, command: AddInfo) -> AddOutcome:
+        report = self._own_open(command.code)
+        if not isinstance(report, Report):
+            return report
+        text = command.text[:MAX_INFO] if command.text else None
+        reports.add_citizen_info(
+            self.session,
+            report=report,
+            text=text,
+            media=[MediaIn(**m.model_dump()) for m in command.media],
+            channel=self.conversation.channel,
+            now=self.now,
+        )
+        return InfoAdded(code=report.code, text=bool(text), photos=len(command.media))
+
+    def _own_open(self, code: str) -> Report | ReportNotFound | ReportClosed:
+        """The citizen's own report that still takes information, or why not."""
+        report = self._own(code)
+        if report is None:
+            return ReportNotFound(code=code)
+        if report.status in CLOSED_STATUSES:
+            return ReportClosed(code=report.code, status_label=label(report.status))
+        return report
+
     def _own(self, code: str) -> Report | None:
         """The report with this code if it is this citizen's, else None."""
         report = reports.get_by_code(self.session, code=code)
         if report is None or report.citizen_id != self.citizen.id:
             return None
         return report
+
+
+def _short(title: str) -> str:
+    return title if len(title) <= SHORT_TITLE else title[: SHORT_TITLE - 1].rsplit(" ", 1)[0] + "…"
 
 
 def reopen(
@@ -171,3 +241,6 @@ def reopen(
         )
     )
     session.flush()
+    webhook_events.status_changed(
+        session, report=report, before=Status.COMPLETED.value, settings=settings, now=now
+    )

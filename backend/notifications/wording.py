@@ -46,6 +46,15 @@ def merged(code: str, target_code: str) -> str:
     )
 
 
+def clustered(code: str, cluster_code: str) -> str:
+    """A new report probably repeats an open one (backend.clusters); the citizen keeps theirs."""
+    return (
+        f"Vấn đề anh/chị phản ánh có thể đã được ghi nhận và đang được xử lý theo phản ánh "
+        f"mã {cluster_code}. Anh/chị vẫn nhận kết quả theo mã của mình ({code}). "
+        f"Cảm ơn anh/chị."
+    )
+
+
 def answer(code: str, text: str, *, ask_rating: bool = True) -> str:
     result = f"Kết quả xử lý phản ánh mã {code}:\n{text.strip()}"
     if ask_rating:

@@ -27,6 +27,7 @@ from backend.reports.sanitize import clean_answer, clean_text, to_plain_text
 from backend.reports.service import category_deadline, get_by_code
 from backend.reports.workflow import Action, Actor, Status
 from backend.settings import Settings
+from backend.webhooks_out import events as webhook_events
 from bot.messages import Button
 
 __all__ = ["ActionInput", "StaffActor", "perform", "rate", "route"]
@@ -124,6 +125,9 @@ def perform(
     )
     report.events.append(event)
     session.flush()
+    webhook_events.status_changed(
+        session, report=report, before=before.value, settings=settings, now=now
+    )
     if step.notice:
         notify(
             session,

@@ -7,6 +7,7 @@ work commits once.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,12 +16,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from backend.clusters import intake as clusters
 from backend.logs import mask_pii
 from backend.reports.deadlines import due_at
 from backend.reports.models import Attachment, DailyCounter, Report, ReportEvent
-from backend.reports.schemas import ReportCreate
+from backend.reports.schemas import MediaIn, ReportCreate
 from backend.reports.workflow import Status
 from backend.settings import Settings
+from backend.webhooks_out import events as webhook_events
 
 CODE_RE = re.compile(r"^\d{12,13}$")
 
@@ -78,6 +81,8 @@ def create_report(
     ]
     session.add(report)
     session.flush()
+    clusters.attach_on_create(session, report=report, settings=settings, now=now)
+    webhook_events.report_created(session, report=report, settings=settings, now=now)
     return report
 
 
@@ -94,6 +99,35 @@ def category_deadline(
         tz=ZoneInfo(settings.timezone),
         urgent_hours=settings.urgent_deadline_hours if urgent else None,
     )
+
+
+def add_citizen_info(
+    session: Session,
+    *,
+    report: Report,
+    text: str | None,
+    media: Sequence[MediaIn],
+    channel: str,
+    now: datetime,
+) -> ReportEvent:
+    """The citizen adds text and/or photos to their report: one "citizen_info" event on the
+    timeline, and the photos as `pending` attachments that the media step stores like the
+    report's first ones. The caller checks that the report is the citizen's and still open."""
+    added = [Attachment(**m.model_dump(), created_at=now) for m in media]
+    report.attachments.extend(added)
+    report.updated_at = now
+    session.flush()
+    event = ReportEvent(
+        report=report,
+        kind="citizen_info",
+        actor=f"citizen:{channel}",
+        comment=text,
+        data={"attachments": [a.id for a in added]} if added else None,
+        created_at=now,
+    )
+    session.add(event)
+    session.flush()
+    return event
 
 
 def get_by_code(session: Session, *, code: str) -> Report | None:

@@ -1,0 +1,1 @@
+"""Duplicate clusters: new reports attached to an open report they probably repeat."""

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: signed JSON events about reports for other systems, without personal data."""
