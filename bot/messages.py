@@ -61,6 +61,7 @@ class Button(Frozen):
 
 class Reply(Frozen):
     text: str
+    sms_text: str | None = None  # a shorter form written for SMS; other channels show `text`
     buttons: tuple[Button, ...] = ()
     image: str | None = None
     ask_location: bool = False  # offer a "share my location" control where the channel has one

@@ -10,7 +10,8 @@ Pure functions shared by both SMS providers (Twilio and the generic gateway).
   across segments.
 * `to_gsm7(text)` drops Vietnamese tone marks (đ → d) and maps typographic
   punctuation (« » “ ” • – …) to GSM-7; anything else becomes "?".
-* `sms_text(reply, ...)` renders one neutral reply as SMS text: options become
+* `sms_text(reply, ...)` renders one neutral reply (its `sms_text` form when it has
+  one) as SMS text: options become
   numbered lines, "bấm" (press) becomes "nhắn" (text), location/contact
   requests become plain prompts, and the result is shortened to the segment
   budget. Shortening drops, in this order: politeness and hints, the "answer
@@ -158,7 +159,7 @@ def sms_text(
 
 
 def _pieces(reply: Reply, image_urls: bool) -> list[_Piece]:
-    text = unicodedata.normalize("NFC", reply.text)
+    text = unicodedata.normalize("NFC", reply.sms_text or reply.text)
     for word, sms_word in _WORDING:
         text = re.sub(rf"\b{word}\b", sms_word, text)
     pieces: list[_Piece] = []

@@ -24,7 +24,6 @@ from backend.notifications.service import enqueue
 from backend.reports.models import Report
 from backend.reports.workflow import OPEN_STATUSES
 from backend.settings import DuplicateSettings, Settings
-from bot.messages import Reply
 from nlu.similar import ReportSnapshot, SimilarReport, distance_m, find_similar
 
 METRES_PER_DEGREE = 111_320.0
@@ -162,7 +161,7 @@ def _tell_citizen(session: Session, *, report: Report, primary: Report, now: dat
         channel=channel,
         recipient=to,
         kind=KIND,
-        payload=Reply(text=wording.clustered(report.code, primary.code)).model_dump(mode="json"),
+        payload=wording.clustered(report.code, primary.code).reply().model_dump(mode="json"),
         now=now,
         report_id=report.id,
     )

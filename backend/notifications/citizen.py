@@ -4,7 +4,7 @@ The message goes back where the citizen reported (their conversation's channel a
 a hotline caller, or a report without a conversation, gets an SMS at the reporter's phone.
 Everyone whose report was merged into this one (directly or through another merged report)
 gets the same update, without the buttons (they act on this report, not on theirs) and with
-`others_text` if the caller has a variant for them. Each message is keyed by the event and
+`others` if the caller has a variant for them. Each message is keyed by the event and
 the recipient's report, so a retried transaction never sends twice. Nothing is sent here:
 the dispatcher does that.
 """
@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from backend.conversations.models import Conversation
 from backend.notifications.models import OutboxMessage
 from backend.notifications.service import enqueue
+from backend.notifications.wording import Notice
 from backend.reports.models import Report, ReportEvent
-from bot.messages import Button, Reply
+from bot.messages import Button
 
 KIND = "report_update"
 SMS_CHANNEL = "sms"
@@ -33,15 +34,15 @@ def notify(
     *,
     report: Report,
     event: ReportEvent,
-    text: str,
+    notice: Notice,
     now: datetime,
     buttons: Iterable[Button] = (),
-    others_text: str | None = None,
+    others: Notice | None = None,
 ) -> list[OutboxMessage]:
-    """Queue `text` (and `buttons`) for the report's citizen, and an update for every reporter
+    """Queue `notice` (and `buttons`) for the report's citizen, and an update for every reporter
     merged into it."""
-    own = Reply(text=text, buttons=tuple(buttons)).model_dump(mode="json")
-    others = Reply(text=others_text or text).model_dump(mode="json")
+    own = notice.reply(tuple(buttons)).model_dump(mode="json")
+    theirs = (others or notice).reply().model_dump(mode="json")
     queued: list[OutboxMessage] = []
     for member in merged_group(session, report=report):
         target = recipient(session, report=member)
@@ -55,7 +56,7 @@ def notify(
                 channel=channel,
                 recipient=to,
                 kind=KIND,
-                payload=own if member.id == report.id else others,
+                payload=own if member.id == report.id else theirs,
                 now=now,
                 report_id=member.id,
             )

@@ -74,9 +74,9 @@ class _Step:
     """What an action changed (for the timeline) and what to tell the citizen."""
 
     changes: dict[str, Any] = field(default_factory=dict)
-    notice: str | None = None
+    notice: wording.Notice | None = None
     buttons: tuple[Button, ...] = ()  # for the report's own citizen
-    others_notice: str | None = None  # for reporters merged into it, if it differs
+    others_notice: wording.Notice | None = None  # for reporters merged into it, if it differs
 
 
 @dataclass(frozen=True)
@@ -133,10 +133,10 @@ def perform(
             session,
             report=report,
             event=event,
-            text=step.notice,
+            notice=step.notice,
             now=now,
             buttons=step.buttons,
-            others_text=step.others_notice,
+            others=step.others_notice,
         )
     return report
 

@@ -17,6 +17,8 @@ from backend.reports.service import CODE_RE
 from backend.reports.workflow import Action, Actor, Role, Status
 from backend.settings import Settings
 from bot.templates import RATE_SCORES
+from channels.base import without_diacritics
+from channels.sms_text import measure, sms_text
 from tests.conftest import make_settings
 
 UNIT = "so_xay_dung"
@@ -293,20 +295,40 @@ def test_plain_text_for_chat() -> None:
 
 def test_every_citizen_message_names_the_report_and_is_vietnamese() -> None:
     code, due = "202611230007", "30/11/2026"
-    texts = [
+    notices = [
         wording.assigned(code, "Sở Xây dựng", due),
         wording.extended(code, due),
         wording.rejected(code, "Không thuộc thẩm quyền"),
         wording.merged(code, "202611230001"),
+        wording.clustered(code, "202611230001"),
         wording.answer(code, "Đã vá."),
         wording.answer(code, "Đã vá.", ask_rating=False),
         wording.reopened(code, due),
-        wording.rating_thanks(code),
     ]
-    for text in texts:
-        assert code in text and any(ch in text for ch in "ảãơưđáàạêôă"), text
-    assert wording.answer(code, "Đã vá.").endswith("không?")
-    assert "không?" not in wording.answer(code, "Đã vá.", ask_rating=False)
+    for notice in notices:
+        for text in (notice.text, notice.sms):
+            assert code in text and any(ch in text for ch in "ảãơưđáàạêôă"), text
+    assert wording.answer(code, "Đã vá.").text.endswith("không?")
+    assert "không?" not in wording.answer(code, "Đã vá.", ask_rating=False).text
+
+
+def test_sms_forms_fit_one_segment_without_diacritics() -> None:
+    """An update by SMS costs one segment: the short form, folded to GSM-7, fits 160."""
+    code, due, unit = "202611230007", "30/11/2026", "Phòng Kinh tế, Hạ tầng và Đô thị"
+    notices = [
+        wording.assigned(code, unit, due),
+        wording.extended(code, due),
+        wording.rejected(code, "Không thuộc thẩm quyền giải quyết của xã"),
+        wording.merged(code, "202611230001"),
+        wording.clustered(code, "202611230001"),
+        wording.answer(code, "Đã vá xong ổ gà trước nhà số 12."),
+        wording.reopened(code, due),
+    ]
+    for notice in notices:
+        reply = notice.reply()
+        body = sms_text(reply, segments=1)
+        assert measure(body).encoding == "GSM-7" and measure(body).segments == 1, body
+        assert code in body and len(body) < len(without_diacritics(notice.text)), body
 
 
 def test_rating_payloads_round_trip_and_nothing_else_parses() -> None:
