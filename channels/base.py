@@ -95,6 +95,15 @@ class Unreachable(SendError):
     """The citizen cannot be reached on this channel now (blocked, outside window)."""
 
 
+class OutsideWindow(Unreachable):
+    """This message type may only reach the citizen within some time of their last
+    interaction (Zalo: 7 days for "tư vấn", a year for "giao dịch"); another type may."""
+
+
+class Blocked(Unreachable):
+    """The citizen blocked us, left or has no account/chat with us any more on this channel."""
+
+
 class BadRequest(SendError):
     """The provider refused the payload: retrying the same message will not help."""
 

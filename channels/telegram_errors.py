@@ -1,9 +1,10 @@
 """How Bot API failures reach the outbox: PTB errors mapped to the channel error family.
 
-Owns: `map_error` (a PTB `TelegramError` as a `SendError`: rate-limited, unreachable,
-bad request, transient), the `mapped_errors` context manager the adapter wraps its
-calls in, and `KeepRateLimits`, the transport wrapper that turns any HTTP 429 into
-PTB's `RetryAfter` so a bare 429 is never mistaken for a network error.
+Owns: `map_error` (a PTB `TelegramError` as a `SendError`: rate-limited, blocked or
+otherwise unreachable, bad request, transient), the `mapped_errors` context manager
+the adapter wraps its calls in, and `KeepRateLimits`, the transport wrapper that turns
+any HTTP 429 into PTB's `RetryAfter` so a bare 429 is never mistaken for a network
+error.
 """
 
 from __future__ import annotations
@@ -19,9 +20,18 @@ from telegram import error as tg
 from telegram.request import BaseRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from channels.base import BadRequest, RateLimited, SendError, Transient, Unreachable
+from channels.base import BadRequest, Blocked, RateLimited, SendError, Transient, Unreachable
 
 DEFAULT_RETRY_AFTER = 5  # seconds, for a 429 that does not say how long
+_NO_CHAT = ("chat not found", "user not found")
+
+
+class ChatNotFound(Blocked, BadRequest):
+    """400 "chat not found": the citizen deleted their account or the chat never existed.
+
+    Both a refusal (the same call will never succeed) and an unreachable citizen, so the
+    outbox, which looks for `Unreachable` first, sends the update another way (SMS).
+    """
 
 
 class KeepRateLimits(BaseRequest):
@@ -71,9 +81,13 @@ def map_error(exc: tg.TelegramError) -> SendError:
             wait = exc.retry_after
         seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
         return RateLimited(str(exc), retry_after=seconds)
-    if isinstance(exc, tg.Forbidden | tg.ChatMigrated):
-        return Unreachable(str(exc))  # blocked by the citizen, deactivated, not a private chat
+    if isinstance(exc, tg.Forbidden):
+        return Blocked(str(exc))  # blocked by the citizen, deactivated, never started the bot
+    if isinstance(exc, tg.ChatMigrated):
+        return Unreachable(str(exc))  # not a private chat
     if isinstance(exc, tg.BadRequest):
+        if any(words in str(exc).lower() for words in _NO_CHAT):
+            return ChatNotFound(str(exc))
         return BadRequest(str(exc))
     if isinstance(exc, tg.InvalidToken):
         return Transient(f"bot token rejected by the Bot API: {exc}")  # fixable by an operator

@@ -5,7 +5,21 @@ messages, rendering `Reply` as customer-service ("tư vấn") messages for
 `POST /v3.0/oa/message/cs`, sending them and mapping Zalo's answers to the
 channel error family. Access tokens live in `channels.zalo_tokens`, the event
 models and their parsing in `channels.zalo_events`, the error-code table in
-`channels.zalo_errors`; their public names are re-exported here.
+`channels.zalo_errors`, the ZNS body and errors in `channels.zalo_zns`; their
+public names are re-exported here.
+
+Routes: "tư vấn" reaches a citizen only within 7 days of their last
+interaction (-230 otherwise, raised as `OutsideWindow`). The outbox then writes
+a fallback row whose `via` names the next route, and renders it with
+`render_via(via, replies, recipient, ref=...)` instead of `render`:
+`"zalo_transaction"` — a "giao dịch" card (`template_type "transaction"`,
+header + up to two 250-character texts + up to 4 buttons) for
+`POST /v3.0/oa/message/transaction`, allowed within a year; `"zalo_zns"` — a
+ZNS template to the citizen's phone (`recipient` is then the phone), offered
+only when a template id is configured. `routes` lists what this adapter can
+render that way; `Outgoing.kind` ("cs", "transaction", "zns") tells `send`
+where to post. The route is an argument rather than adapter state so one
+adapter serves every route, and `render` stays the plain channel contract.
 
 `zalo-sdk` (0.3.0) is not used. It is synchronous (`requests`, which would
 block the event loop), sets no timeouts, hard-codes the OAuth URLs (no fake
@@ -38,6 +52,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -76,6 +91,10 @@ from channels.zalo_events import (
     parse_events,
 )
 from channels.zalo_tokens import ClientFactory, Clock, TokenError, TokenStore, ZaloTokens
+from channels.zalo_zns import KIND as ZNS_KIND
+from channels.zalo_zns import PATH as ZNS_PATH
+from channels.zalo_zns import VIA as ZNS_VIA
+from channels.zalo_zns import zns_body, zns_outcome
 
 __all__ = [
     "CAPABILITIES",
@@ -88,7 +107,9 @@ __all__ = [
     "RATE_LIMITS",
     "SIGNATURE_HEADER",
     "TOKEN_ERRORS",
+    "TRANSACTION_VIA",
     "UNREACHABLE",
+    "ZNS_VIA",
     "Id",
     "Lat",
     "Lon",
@@ -102,7 +123,11 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000  # text and image captions [Z-CS-TEXT]
 CAPABILITIES = Capabilities(max_buttons=5, images=True, location=True, contact=True, max_text=2000)
-PATHS = {"cs": "/v3.0/oa/message/cs"}
+PATHS = {"cs": "/v3.0/oa/message/cs", "transaction": "/v3.0/oa/message/transaction"}
+TRANSACTION_VIA = "zalo_transaction"
+# A "giao dịch" card: header ≤ 100, at most two texts ≤ 250, at most 4 buttons ≤ 35 [Z-TX]
+TRANSACTION_CAPS = replace(CAPABILITIES, max_buttons=4, images=False)
+_TX_TEXT, _TX_TEXTS, _TX_BUTTON = 250, 2, 35
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 SIGNATURE_HEADER = "x-zevent-signature"
 _SKEW = timedelta(minutes=5)  # a webhook timestamp may be this far ahead of our clock
@@ -124,6 +149,10 @@ class ZaloAdapter:
         contact_image_url: str,
         api_base: str = "https://openapi.zalo.me",
         oauth_base: str = "https://oauth.zaloapp.com",
+        zns_base: str = "https://business.openapi.zalo.me",
+        zns_template_id: str | None = None,
+        zns_template_param: str = "content",
+        transaction_header: str = "Cập nhật phản ánh",
         client_factory: ClientFactory | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         clock: Clock = lambda: datetime.now(UTC),
@@ -136,6 +165,9 @@ class ZaloAdapter:
         self._app_id = app_id
         self._oa_secret = oa_secret_key
         self._api_base = api_base.rstrip("/")
+        self._zns_url = zns_base.rstrip("/") + ZNS_PATH
+        self._zns = (zns_template_id, zns_template_param) if zns_template_id else None
+        self._tx_header = transaction_header[:100]
         self._client_factory = client_factory or httpx.AsyncClient
         self._http: httpx.AsyncClient | None = None
         self._timeout = timeout
@@ -190,6 +222,54 @@ class ZaloAdapter:
             for m in self._messages(degrade(reply, CAPABILITIES))
         ]
 
+    @property
+    def routes(self) -> tuple[str, ...]:
+        """The fallback routes `render_via` renders (ZNS only with a template id)."""
+        return (TRANSACTION_VIA, ZNS_VIA) if self._zns else (TRANSACTION_VIA,)
+
+    def render_via(
+        self, via: str, replies: Sequence[Reply], recipient: str, *, ref: str
+    ) -> list[Outgoing]:
+        """Replies as a fallback route's messages; `ref` (the outbox row) is ZNS's tracking id.
+
+        For "zalo_zns" the recipient is the citizen's phone number (E.164)."""
+        if via == TRANSACTION_VIA:
+            return [
+                Outgoing(recipient, self._transaction(reply, recipient), kind="transaction")
+                for reply in replies
+            ]
+        if via == ZNS_VIA and self._zns is not None:
+            template_id, param = self._zns
+            return [
+                Outgoing(
+                    recipient,
+                    zns_body(
+                        reply, recipient, template_id=template_id, param=param, tracking_id=ref
+                    ),
+                    kind=ZNS_KIND,
+                )
+                for reply in replies
+            ]
+        raise BadRequest(f"Zalo cannot send by route {via!r}")
+
+    def _transaction(self, reply: Reply, recipient: str) -> dict[str, Any]:
+        reply = degrade(reply, TRANSACTION_CAPS)
+        texts = split_text(reply.text.strip(), _TX_TEXT)
+        if len(texts) > _TX_TEXTS:
+            texts = [*texts[: _TX_TEXTS - 1], texts[_TX_TEXTS - 1][: _TX_TEXT - 1] + "…"]
+        elements: list[dict[str, Any]] = [
+            {"type": "header", "content": self._tx_header, "align": "left"},
+            *({"type": "text", "content": t, "align": "left"} for t in texts if t),
+        ]
+        buttons = [
+            {"title": b.title[:_TX_BUTTON], "type": self._button_type, "payload": b.payload}
+            for b in reply.buttons
+        ]
+        card = _template("transaction", language="VI", elements=elements)
+        if buttons:
+            card["attachment"]["payload"]["buttons"] = buttons
+        return {"recipient": {"user_id": recipient}, "message": card}
+
     def _messages(self, reply: Reply) -> list[dict[str, Any]]:
         chunks = [c for c in split_text(reply.text, MAX_TEXT) if c.strip()]
         if reply.image and not reply.buttons:
@@ -206,18 +286,23 @@ class ZaloAdapter:
 
     async def send(self, message: Outgoing) -> str:
         """Send one rendered message; returns Zalo's message id or raises a `SendError`."""
-        path = PATHS.get(message.kind)
-        if path is None:
+        if message.kind == ZNS_KIND:
+            url = self._zns_url
+        elif message.kind in PATHS:
+            url = self._api_base + PATHS[message.kind]
+        else:
             raise BadRequest(f"unknown Zalo message kind {message.kind!r}")
         try:
             token = await self.tokens.access_token()
-            response = await self._post(path, message.payload, token)
+            response = await self._post(url, message.payload, token)
             if token_refused(response):
                 log.warning("Zalo refused the access token; refreshing once")
                 token = await self.tokens.refresh(stale=token)
-                response = await self._post(path, message.payload, token)
+                response = await self._post(url, message.payload, token)
         except TokenError as exc:
             raise Transient(f"no usable Zalo access token: {exc}") from exc
+        if message.kind == ZNS_KIND:
+            return zns_outcome(response, self._clock())
         return _outcome(response)
 
     async def aclose(self) -> None:
@@ -230,10 +315,10 @@ class ZaloAdapter:
             self._http = self._client_factory()
         return self._http
 
-    async def _post(self, path: str, payload: Any, token: str) -> httpx.Response:
+    async def _post(self, url: str, payload: Any, token: str) -> httpx.Response:
         try:
             return await self._client().post(
-                f"{self._api_base}{path}",
+                url,
                 json=payload,
                 headers={"access_token": token},
                 timeout=self._timeout,

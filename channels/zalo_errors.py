@@ -1,8 +1,9 @@
 """Zalo's answers to a send, mapped to the channel error family.
 
-Owns: the OA API error-code table (token, unreachable, rate-limit and
-needs-an-admin codes), reading Zalo's JSON answer, telling a refused access
-token apart, and turning an error code into a `SendError`. Pure: no I/O.
+Owns: the OA API error-code table (token, outside-the-window, blocked, other
+unreachable, rate-limit and needs-an-admin codes), reading Zalo's JSON answer,
+telling a refused access token apart, and turning an error code into a
+`SendError`. Pure: no I/O.
 `channels.zalo` decides when to refresh the token and raises what this returns.
 """
 
@@ -13,10 +14,22 @@ from typing import Any
 
 import httpx
 
-from channels.base import BadRequest, RateLimited, SendError, Transient, Unreachable
+from channels.base import (
+    BadRequest,
+    Blocked,
+    OutsideWindow,
+    RateLimited,
+    SendError,
+    Transient,
+    Unreachable,
+)
 
 TOKEN_ERRORS = frozenset({-216, -220, -124})
-UNREACHABLE = frozenset({-213, -217, -218, -227, -230, -232, -244})
+# -230: no interaction in 7 days ("tư vấn"); -232: no interaction / last one expired
+# (a year, for "giao dịch"): another message type or ZNS may still reach the citizen.
+OUTSIDE_WINDOW = frozenset({-230, -232})
+BLOCKED = frozenset({-217, -227})  # blocked the OA's invitations; banned or inactive > 45 days
+UNREACHABLE = OUTSIDE_WINDOW | BLOCKED | {-213, -218, -244}
 RATE_LIMITS = {-32: 60.0, -211: 3600.0}  # default retry-after, seconds
 NEEDS_ADMIN = frozenset({-209, -212, -221, -223, -224, -234, -320, -321})  # retry once fixed
 # every other non-zero code (-100, -201, -210, -233, -240, -248, unknown) → BadRequest
@@ -39,6 +52,10 @@ def error_for(code: int, text: str, response: httpx.Response) -> SendError:
     detail = f"Zalo error {code}: {text}"
     if code in TOKEN_ERRORS:
         return Transient(f"{detail} (after a token refresh)")
+    if code in OUTSIDE_WINDOW:
+        return OutsideWindow(detail)
+    if code in BLOCKED:
+        return Blocked(detail)
     if code in UNREACHABLE:
         return Unreachable(detail)
     if code in RATE_LIMITS:

@@ -2,7 +2,9 @@
 
 A dispatcher leases the rows it is about to send (`claimed_until`, `claimed_by`) so
 that several dispatchers, in one process or many, never send the same row twice
-while the lease holds; see `backend.notifications.dispatcher`.
+while the lease holds; see `backend.notifications.dispatcher`. A message that cannot
+reach the citizen its way is `rerouted`: a new row (`fallback_of_id`, `via`) carries it
+by the next route; see `backend.notifications.fallbacks`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ OUTBOX_PENDING = "pending"
 OUTBOX_SENT = "sent"
 OUTBOX_INLINE = "delivered_inline"  # answered in the webhook response (web chat)
 OUTBOX_DEAD = "dead"
+OUTBOX_REROUTED = "rerouted"  # sent through a fallback message instead (its fallback_of_id)
 
 
 class OutboxMessage(Base):
@@ -42,3 +45,7 @@ class OutboxMessage(Base):
     # The lease of the dispatcher sending it now; both are null when nobody holds it.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(128))  # host:pid:token
+    # A fallback: the message it replaces (now `rerouted`) and the route it takes
+    # ("zalo_transaction", "zalo_zns", "sms"); both null for a first attempt.
+    fallback_of_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
+    via: Mapped[str | None] = mapped_column(String(32))

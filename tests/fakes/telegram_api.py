@@ -70,6 +70,9 @@ class FakeTelegramApi:
     def block_next(self) -> None:
         self.fail_next(403, _error(403, "Forbidden: bot was blocked by the user"))
 
+    def chat_not_found_next(self) -> None:
+        self.fail_next(400, _error(400, "Bad Request: chat not found"))
+
     def add_update(self, update: dict[str, Any]) -> None:
         self.updates.append(update)
 

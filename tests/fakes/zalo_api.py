@@ -3,8 +3,12 @@
 Behaves like Zalo where the adapter depends on it: answers HTTP 200 with an
 `error` envelope, refuses unknown access tokens with -216, issues rotating
 refresh tokens that work ONCE, and can be told to fail the next message call
-with an HTTP status/body or a Zalo error code. Every call is recorded in
-`calls`, and in `events` (a log tests may append to as well, to check order).
+with an HTTP status/body or a Zalo error code. `refuse(kind, code)` makes every
+call of one kind ("cs", "transaction", "zns") answer that error (-230: the
+citizen has not interacted for 7 days) until `reset`. ZNS template messages are
+accepted at `POST /message/template` (the business.openapi base). Every call is
+recorded in `calls`, and in `events` (a log tests may append to as well, to
+check order).
 Serve it with `tests.fakes.server.serve(fake.app)`.
 """
 
@@ -49,6 +53,7 @@ class FakeZalo:
         self.app = Starlette(
             routes=[
                 Route("/v3.0/oa/message/{kind}", self._message, methods=["POST"]),
+                Route("/message/template", self._zns, methods=["POST"]),
                 Route("/v4/oa/access_token", self._oauth, methods=["POST"]),
             ]
         )
@@ -58,6 +63,7 @@ class FakeZalo:
         """Forget everything; the first pair is ("at-0", "rt-0")."""
         with self._lock:
             self.calls: list[Call] = []
+            self.delivered: list[str] = []  # paths of the message calls that succeeded
             self.events: list[tuple[str, ...]] = []
             self.access_tokens: set[str] = {"at-0"}
             self.refresh_tokens: set[str] = {"rt-0"}
@@ -65,6 +71,7 @@ class FakeZalo:
             self.refreshes: list[str] = []  # refresh tokens presented, valid or not
             self._issued = 0
             self._failures: deque[Failure] = deque()
+            self._refusals: dict[str, int] = {}
 
     def fail_next(
         self, status: int, body: bytes = b"", headers: dict[str, str] | None = None
@@ -79,6 +86,11 @@ class FakeZalo:
         body = json.dumps({"error": code, "message": message or f"error {code}"}).encode()
         self.fail_next(200, body, {"content-type": "application/json", **(headers or {})})
 
+    def refuse(self, kind: str, code: int) -> None:
+        """Every `kind` call ("cs", "transaction", "zns") answers Zalo error `code` from now."""
+        with self._lock:
+            self._refusals[kind] = code
+
     def revoke_access_tokens(self) -> None:
         """Every access token issued so far becomes invalid (-216)."""
         with self._lock:
@@ -86,6 +98,24 @@ class FakeZalo:
 
     def message_calls(self) -> list[Call]:
         return [c for c in self.calls if c.path.startswith("/v3.0/")]
+
+    def zns_calls(self) -> list[Call]:
+        return [c for c in self.calls if c.path == "/message/template"]
+
+    async def _zns(self, request: Request) -> Response:
+        token = request.headers.get("access_token", "")
+        body = await request.json()
+        with self._lock:
+            self.calls.append(Call(request.url.path, dict(request.headers), json=body))
+            if token not in self.access_tokens:
+                return JSONResponse({"error": -124, "message": "Access token is invalid"})
+            if "zns" in self._refusals:
+                code = self._refusals["zns"]
+                return JSONResponse({"error": code, "message": f"error {code}"})
+            self.events.append(("zns", token, "ok"))
+            self.delivered.append(request.url.path)
+            data = {"msg_id": f"zns-{len(self.zns_calls())}", "sent_time": "0"}
+            return JSONResponse({"data": data, "error": 0, "message": "Success"})
 
     async def _message(self, request: Request) -> Response:
         token = request.headers.get("access_token", "")
@@ -101,7 +131,12 @@ class FakeZalo:
             if token not in self.access_tokens:
                 self.events.append(("send", token, "-216"))
                 return JSONResponse({"error": -216, "message": "Access token is invalid"})
+            refusal = self._refusals.get(request.path_params["kind"])
+            if refusal is not None:
+                self.events.append(("send", token, str(refusal)))
+                return JSONResponse({"error": refusal, "message": f"error {refusal}"})
             self.events.append(("send", token, "ok"))
+            self.delivered.append(request.url.path)
             user = body.get("recipient", {}).get("user_id", "")
             number = len(self.message_calls())
             data = {
