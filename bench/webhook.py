@@ -11,8 +11,10 @@ default 1 and 2), every load bounded in count and time:
 
 (a) bare     a trivial FastAPI POST (reads the body, answers {"status": "ok"}) under uvicorn
              in a subprocess; closed-loop load (`--connections`, default 40: Telegram's default
-             `max_connections` for a webhook) from wrk if installed (Debian `wrk`, a Lua script
-             makes the bodies), else from an async httpx generator in another process.
+             `max_connections` for a webhook; a list such as 40,20 runs (a) and (b) at each, which
+             shows the rate/latency trade-off a webhook's `max_connections` chooses) from wrk if
+             installed (Debian `wrk`, a Lua script makes the bodies), else from an async httpx
+             generator in another process.
 (b) webhook  `POST /channels/telegram/webhook` of the real app (`backend.app.create_app`, real
              `TelegramAdapter`, PostgreSQL, NLU loaded), same uvicorn settings, same load, same
              bodies: Telegram updates from `--senders` distinct chats (default 500) walking a
@@ -83,26 +85,26 @@ class Bench:
         self.profile: list[str] = []
         self._base = 0
 
-    def load(self, srv: Server, path: str, seconds: float) -> Load:
+    def load(self, srv: Server, path: str, seconds: float, connections: int) -> Load:
         self._base += 10_000_000  # fresh update ids: no update is a redelivery
         return closed_load(
             self.args.loadgen,
             srv.url,
             path,
             seconds=seconds,
-            connections=self.args.connections,
+            connections=connections,
             senders=self.args.senders,
             base=self._base,
             texts=self.texts,
             tmp=self.tmp,
         )
 
-    def bare(self, w: int) -> Load:
+    def bare(self, w: int, c: int) -> Load:
         """(a) the bare endpoint: warm-up, then the measured load."""
         with uvicorn_server("bare_app", w, self.db, self.tmp, f"bare-{w}w") as srv:
-            self.load(srv, BARE, self.args.warmup)
-            bare = self.load(srv, BARE, self.args.duration)
-        self.row(w, "(a) bare FastAPI", bare, None)
+            self.load(srv, BARE, self.args.warmup, c)
+            bare = self.load(srv, BARE, self.args.duration, c)
+        self.row(w, f"(a) bare FastAPI, c{c}", bare, None)
         return bare
 
     @contextlib.contextmanager
@@ -117,14 +119,14 @@ class Bench:
             with worker_processes(w, self.db, self.tmp, f"{name}-worker"):
                 yield srv
 
-    def webhook(self, w: int, bare: Load, profile: Path | None, mode: str) -> None:
+    def webhook(self, w: int, c: int, bare: Load, profile: Path | None, mode: str) -> None:
         """(b) the product's webhook, its pipeline working beside it."""
         truncate(self.db)
-        with self.product(w, f"webhook-{w}w-{mode}", mode) as srv:
-            self.load(srv, WEBHOOK, self.args.warmup)
+        with self.product(w, f"webhook-{w}w-{mode}-c{c}", mode) as srv:
+            self.load(srv, WEBHOOK, self.args.warmup, c)
             with profiling.recording(srv.pids, self.args.duration, profile):
-                ack = self.load(srv, WEBHOOK, self.args.duration)
-        self.row(w, f"(b) webhook, {mode}", ack, ack.rate / bare.rate)
+                ack = self.load(srv, WEBHOOK, self.args.duration, c)
+        self.row(w, f"(b) webhook, {mode}, c{c}", ack, ack.rate / bare.rate)
         if profile:
             self.profile += profiling.summarize(
                 profile, self.args.duration, f"(b) product webhook, {w}w, under load"
@@ -144,7 +146,7 @@ class Bench:
         rate = (c["done"] - c["first"]) / max(t_last - t_first, 1e-9)
         status = "NOT done, timed out" if "timeout" in c else "done"
         self.rows.append(
-            f"{w:>2}  {'(c) drain, ' + mode:22} {rate:8.0f}  msg/s: backlog of {n} {status} "
+            f"{w:>2}  {'(c) drain, ' + mode:30} {rate:8.0f}  msg/s: backlog of {n} {status} "
             f"in {t_last - t_first:.1f} s (done {c['done']}, failed {c['failed']}, "
             f"outbox {c['outbox']}, reports {c['reports']})"
         )
@@ -172,12 +174,12 @@ class Bench:
     def row(self, w: int, name: str, load: Load, ratio: float | None) -> None:
         r = f"{ratio:6.3f}" if ratio is not None else ""
         self.rows.append(
-            f"{w:>2}  {name:22} {load.rate:8.0f} {load.p50_ms:8.1f} {load.p99_ms:8.1f} "
+            f"{w:>2}  {name:30} {load.rate:8.0f} {load.p50_ms:8.1f} {load.p99_ms:8.1f} "
             f"{r:>6}  {load.requests:>7} {load.errors:>5}  {load.tool}"
         )
 
     def report(self, started: float) -> None:
-        print(f"\n{'w':>2}  {'':22} {'rate/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'b/a':>6}", end="")
+        print(f"\n{'w':>2}  {'':30} {'rate/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'b/a':>6}", end="")
         print(f"  {'reqs':>7} {'errs':>5}  load")
         print("\n".join(self.rows))
         if self.profile:
@@ -193,7 +195,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=6.0, help="seconds per load phase")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up load")
     parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to run")
-    parser.add_argument("--connections", type=int, default=40)
+    parser.add_argument(
+        "--connections", default="40", help="closed-loop clients; a list runs (a) and (b) at each"
+    )
     parser.add_argument("--senders", type=int, default=500)
     parser.add_argument("--drain", type=int, default=1200, help="updates in the (c) backlog")
     parser.add_argument("--drain-timeout", type=float, default=60.0)
@@ -212,6 +216,8 @@ def main() -> None:
     if args.loadgen == "auto":
         args.loadgen = "wrk" if shutil.which("wrk") else "httpx"
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
+    connections = [int(c) for c in args.connections.split(",") if c.strip()]
+    modes = [m for m in args.pipeline.split(",") if m.strip()]
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -226,9 +232,12 @@ def main() -> None:
         bench = Bench(args, db, tmp)
         for i, w in enumerate(workers):
             profile = args.profile if args.profile and i == 0 else None
-            bare = bench.bare(w)
-            for mode in args.pipeline.split(","):
-                bench.webhook(w, bare, profile and profile / f"webhook-{w}w-{mode}", mode)
+            for c in connections:
+                bare = bench.bare(w, c)
+                for mode in modes:
+                    name = f"webhook-{w}w-{mode}-c{c}"
+                    bench.webhook(w, c, bare, profile and profile / name, mode)
+            for mode in modes:
                 if mode != "none":
                     bench.drain(w, profile and profile / f"drain-{w}w-{mode}", mode)
             print(f"  {w} worker(s) done", flush=True)
