@@ -14,10 +14,16 @@ from fastapi.staticfiles import StaticFiles
 from backend.channels import routes as channel_routes
 from backend.channels.inbox_writer import InboxWriter
 from backend.channels.registry import Channels
+from backend.console import clusters as cluster_routes
+from backend.console import outbox_routes, stats_routes, zalo_routes
 from backend.console import routes as console_routes
-from backend.console import stats_routes
 from backend.console.templating import STATIC_DIR as CONSOLE_STATIC_DIR
 from backend.errors import DomainError, LoginRequired
+from backend.metrics import install as install_metrics
+from backend.open311 import routes as open311_routes
+from backend.portal import routes as portal_routes
+from backend.portal.templating import STATIC_DIR as PORTAL_STATIC_DIR
+from backend.portal.templating import STATIC_URL as PORTAL_STATIC_URL
 from backend.runtime import open_runtime
 from backend.settings import Settings, get_settings
 from backend.staff import routes as staff_routes
@@ -64,8 +70,15 @@ def create_app(
     app.include_router(staff_routes.router)
     app.include_router(console_routes.router)
     app.include_router(stats_routes.router)
+    app.include_router(zalo_routes.router)
+    app.include_router(portal_routes.router)
+    app.include_router(cluster_routes.router)
+    app.include_router(open311_routes.router)
+    app.include_router(outbox_routes.router)
+    install_metrics(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/console/static", StaticFiles(directory=CONSOLE_STATIC_DIR), name="console-static")
+    app.mount(PORTAL_STATIC_URL, StaticFiles(directory=PORTAL_STATIC_DIR), name="portal-static")
     _error_handlers(app)
     return app
 

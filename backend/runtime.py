@@ -23,12 +23,15 @@ from backend.channels.pipeline import Pipeline
 from backend.channels.registry import Channels, build_channels
 from backend.conversations.service import ChatContext, bot_config
 from backend.db import make_engine, make_session_factory
-from backend.media import LocalMediaStore, MediaLimits
+from backend.media import MediaLimits
+from backend.media.configured import media_store_from
 from backend.media.download import DownloadLimits
 from backend.media.service import MediaIntake, MediaPolicy
 from backend.media.store import MediaStore
+from backend.notifications.dispatcher import Dispatcher
 from backend.reports.corrections import training_files
 from backend.settings import Settings
+from backend.webhooks_out.sender import WebhookSender
 from nlu import Nlu, load_nlu
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,9 @@ class Runtime:
     async def aclose(self) -> None:
         await self.pipeline.stop()
         await self.channels.aclose()
+        close_store = getattr(self.media_store, "aclose", None)  # OwnS3MediaStore's client
+        if close_store is not None:
+            await close_store()
         self.engine.dispose()
 
 
@@ -64,9 +70,9 @@ async def open_runtime(
     chat = ChatContext(
         settings=settings, nlu=nlu or load_nlu_for(settings), bot=bot_config(settings)
     )
-    wired = channels or await build_channels(settings)
+    wired = channels or await build_channels(settings, sessions=sessions)
     policy = media_policy(settings)
-    store = media_store or LocalMediaStore(settings.media.root, base_url="/media")
+    store = media_store or media_store_from(settings.media)
     media = MediaIntake(
         sessions,
         adapters=wired.senders,
@@ -74,7 +80,17 @@ async def open_runtime(
         policy=policy,
         twilio_auth=wired.twilio_auth,
     )
-    pipeline = Pipeline(sessions, chat, wired.senders, media=media)
+    dispatcher = Dispatcher.from_settings(settings.outbox)
+    webhooks = WebhookSender(sessions, settings.webhooks)  # outgoing webhooks, if configured
+    pipeline = Pipeline(
+        sessions,
+        chat,
+        wired.senders,
+        idle_seconds=settings.outbox.idle_seconds,
+        media=media,
+        dispatcher=dispatcher,
+        companions=[webhooks],
+    )
     return Runtime(engine, sessions, chat, wired, store, policy, pipeline)
 
 

@@ -11,12 +11,22 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
+from operator import attrgetter
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from cryptography.fernet import Fernet
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,6 +39,12 @@ from channels.sms_gateway import GatewayInbound, GatewayOutbound
 ID_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
 PLACEHOLDER_SECRETS = re.compile(
     r"^(changeme|change-me|secret|password|xxx+|test|demo|placeholder)$", re.I
+)
+
+
+KEYGEN = (
+    "generate one with: python -c "
+    '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 )
 
 
@@ -105,17 +121,43 @@ class ZaloSettings(Section):
     app_id: str | None = None
     oa_secret_key: SecretStr | None = None
     app_secret_key: SecretStr | None = None
-    # The first token pair only: the refresh token rotates, the live pair lives in token_file.
+    # The first token pair only: the refresh token rotates, the live pair lives in the
+    # database (token_store = "database", the default) or in token_file ("file").
     access_token: SecretStr | None = None
     refresh_token: SecretStr | None = None
-    token_file: Path = Path("var/zalo-tokens.json")
+    token_store: Literal["database", "file"] = "database"
+    token_file: Path = Path("var/zalo-tokens.json")  # "database": imported once, then unused
+    # Encrypts the pair in the database (required in production); a Fernet key from
+    # `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.
+    # Rotating it: the new key here, the previous one in token_old_keys (re-encrypted at start).
+    token_key: SecretStr | None = None
+    token_old_keys: list[SecretStr] = Field(default_factory=list)
     api_base: str = "https://openapi.zalo.me"
     oauth_base: str = "https://oauth.zaloapp.com"
     contact_image_url: str = "https://stc-oa.zdn.vn/resource/avatar.png"
+    # ZNS, the outbox's fallback after "giao dịch" (to the citizen's phone): only with a
+    # template id approved by Zalo; its text parameter carries the update.
+    zns_base: str = "https://business.openapi.zalo.me"
+    zns_template_id: str | None = None
+    zns_template_param: str = "content"
 
     @property
     def enabled(self) -> bool:
         return bool(self.app_id and self.oa_secret_key and self.app_secret_key)
+
+    @field_validator("token_key", "token_old_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | list[SecretStr] | None) -> object:
+        keys = value if isinstance(value, list) else [value] if value else []
+        for i, key in enumerate(keys):
+            try:
+                Fernet(key.get_secret_value())
+            except ValueError:
+                which = f"entry {i} is " if isinstance(value, list) else ""
+                raise ValueError(
+                    f"{which}not a Fernet key (32 url-safe base64 bytes); {KEYGEN}"
+                ) from None
+        return value
 
 
 class TelegramSettings(Section):
@@ -173,12 +215,114 @@ class SmsGatewaySettings(Section):
         return bool(self.shared_secret and self.outbound)
 
 
+class S3Settings(Section):
+    """An S3-compatible bucket for media (AWS, MinIO, R2, Viettel/VNPT object storage)."""
+
+    endpoint: str | None = None  # https://s3.ap-southeast-1.amazonaws.com, http://minio:9000
+    bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    region: str | None = None
+    # lower-case path segments ending in "/", e.g. "paht/media/"
+    prefix: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9._-]*/)*$")
+    access_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    presign_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)  # S3's maximum: 7 days
+    public_base_url: str | None = None  # a CDN in front of the bucket: URLs are not presigned
+    path_style: bool = True  # False: the endpoint is the bucket's own host (virtual-hosted)
+
+    def missing(self) -> list[str]:
+        names = ("endpoint", "bucket", "region", "access_key", "secret_key")
+        return [name for name in names if not getattr(self, name)]
+
+
+class SendLimitSettings(Section):
+    """One channel's send rate: overall and, if set, per recipient (chat)."""
+
+    per_second: float = Field(gt=0, le=10_000)
+    burst: float | None = Field(default=None, ge=1)  # default: one second's worth
+    per_recipient_per_second: float | None = Field(default=None, gt=0)
+
+
+class OutboxSettings(Section):
+    """The outbox dispatcher: retries, giving up, and per-channel send rates.
+
+    The rates hold per dispatcher process: with N processes sending (`--workers N`,
+    several `paht worker`s), set each to the provider's limit divided by N.
+    """
+
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    retry_base_delay: timedelta = timedelta(seconds=5)
+    retry_max_delay: timedelta = timedelta(minutes=15)
+    give_up_after: timedelta = timedelta(days=2)  # a message still failing then is dead
+    # How long a dispatcher's claim on a message holds: after a crash, its messages are
+    # sent again (by another dispatcher) once this has passed.
+    lease_seconds: float = Field(default=120, gt=0, le=3600)
+    # How often an idle worker looks for messages (a webhook wakes it at once).
+    idle_seconds: float = Field(default=1.0, gt=0, le=60)
+    telegram: SendLimitSettings = SendLimitSettings(per_second=30, per_recipient_per_second=1)
+    zalo: SendLimitSettings = SendLimitSettings(per_second=1.5)  # OA tiers: 100 req/min and up
+    sms: SendLimitSettings = SendLimitSettings(per_second=5)
+
+    @field_validator("retry_base_delay", "retry_max_delay", "give_up_after", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        """A plain number (also from the environment: "3600") means seconds."""
+        if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
+            return float(value)
+        return value
+
+
 class MediaSettings(Section):
     """Photos, videos and recordings: where they are kept and how large they may be."""
 
+    store: Literal["local", "s3"] = "local"  # "s3": in the bucket of [media.s3]
     root: Path = Path("var/media")
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     max_attempts: int = Field(default=5, ge=1, le=50)
+    s3: S3Settings = Field(default_factory=S3Settings)
+
+    @model_validator(mode="after")
+    def _s3_complete(self) -> MediaSettings:
+        if self.store == "s3" and (missing := self.s3.missing()):
+            raise ValueError(f"store = 's3' needs media.s3.{', media.s3.'.join(missing)}")
+        return self
+
+
+class Open311Settings(Section):
+    """Open311 GeoReport v2 (/open311/v2/): what third-party clients may submit."""
+
+    jurisdiction_id: str | None = None  # when set, a different jurisdiction_id is refused
+    max_description: int = Field(default=4000, ge=100, le=20000)
+    # Refuse media_url hosts that resolve to private/loopback addresses unless this is on.
+    allow_private_media_hosts: bool = False
+    rate_limit_per_minute: int = Field(default=30, ge=1, le=10000)  # POSTs per key
+
+
+class MetricsSettings(Section):
+    """Prometheus /metrics: open by default; with a token, scrapers send `Authorization: Bearer`."""
+
+    token: SecretStr | None = None
+
+
+class DuplicateSettings(Section):
+    """Clustering at creation (backend.clusters): which open reports a new one may repeat."""
+
+    enabled: bool = True
+    distance_m: float = Field(default=300.0, gt=0, le=50_000)  # or the same commune
+    window_days: int = Field(default=7, ge=1, le=90)
+    min_score: float = Field(default=0.65, ge=0.0, le=1.0)  # nlu.similar.find_similar score
+    min_text: float = Field(default=0.4, ge=0.0, le=1.0)  # its text similarity alone
+    max_candidates: int = Field(default=50, ge=1, le=1000)  # bounds the look-up and scoring
+
+
+class WebhookSettings(Section):
+    """One outgoing webhook (backend.webhooks_out): signed JSON events without personal data."""
+
+    url: str = Field(pattern=r"^https?://\S+$")
+    secret: SecretStr = Field(min_length=16)
+    events: list[Literal["report.created", "report.status_changed"]] = Field(
+        default_factory=lambda: ["report.created", "report.status_changed"]
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
 
 class Settings(BaseSettings):
@@ -204,14 +348,19 @@ class Settings(BaseSettings):
     pipeline: Literal["in_app", "worker"] = "in_app"
     nlu: NluSettings = Field(default_factory=NluSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     zalo: ZaloSettings = Field(default_factory=ZaloSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     sms_gateway: SmsGatewaySettings = Field(default_factory=SmsGatewaySettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    open311: Open311Settings = Field(default_factory=Open311Settings)
     routes: list[Route] = Field(default_factory=list)
     answer_templates: list[AnswerTemplate] = Field(default_factory=list)
+    duplicates: DuplicateSettings = Field(default_factory=DuplicateSettings)
+    webhooks: list[WebhookSettings] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(
@@ -245,12 +394,18 @@ class Settings(BaseSettings):
         return self
 
     def _refuse_placeholders(self) -> None:
-        for section in ("zalo", "telegram", "twilio", "sms_gateway"):
-            for name, value in getattr(self, section):
+        for section in ("zalo", "telegram", "twilio", "sms_gateway", "media.s3"):
+            for name, value in attrgetter(section)(self):
                 if isinstance(value, SecretStr) and PLACEHOLDER_SECRETS.match(
                     value.get_secret_value()
                 ):
                     raise ValueError(f"{section}.{name}: placeholder secret refused in production")
+        zalo = self.zalo
+        if zalo.enabled and zalo.token_store == "database" and zalo.token_key is None:
+            raise ValueError(
+                "zalo.token_key: set PAHT_ZALO__TOKEN_KEY (a Fernet key) in production, "
+                "the Zalo tokens in the database are encrypted with it"
+            )
         secret = self.session_secret.get_secret_value() if self.session_secret else ""
         if len(secret) < 32:
             raise ValueError(

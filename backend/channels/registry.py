@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from pydantic import SecretStr
+from sqlalchemy.orm import Session, sessionmaker
 
+from backend.channels.zalo_token_store import token_store_for
 from backend.settings import Settings
 from channels.base import ChannelAdapter
 from channels.sms import SmsStyle, TwilioSmsAdapter
@@ -19,7 +20,6 @@ from channels.sms_gateway import GatewaySmsAdapter
 from channels.telegram import TelegramAdapter
 from channels.voice import TwilioVoiceAdapter
 from channels.zalo import ZaloAdapter
-from channels.zalo_tokens import FileTokenStore, TokenPair
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,9 @@ def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value else ""
 
 
-async def _zalo(settings: Settings) -> ZaloAdapter:
+async def _zalo(settings: Settings, sessions: sessionmaker[Session] | None) -> ZaloAdapter:
     zalo = settings.zalo
-    store = FileTokenStore(zalo.token_file)
-    if not zalo.token_file.exists() and zalo.refresh_token:
-        zalo.token_file.parent.mkdir(parents=True, exist_ok=True)
-        first = TokenPair(
-            _secret(zalo.access_token), _secret(zalo.refresh_token), datetime.now(UTC)
-        )
-        await store.save(first)
+    store = await token_store_for(zalo, sessions)
     return ZaloAdapter(
         app_id=zalo.app_id or "",
         oa_secret_key=_secret(zalo.oa_secret_key),
@@ -60,6 +54,9 @@ async def _zalo(settings: Settings) -> ZaloAdapter:
         contact_image_url=zalo.contact_image_url,
         api_base=zalo.api_base,
         oauth_base=zalo.oauth_base,
+        zns_base=zalo.zns_base,
+        zns_template_id=zalo.zns_template_id,
+        zns_template_param=zalo.zns_template_param,
     )
 
 
@@ -103,12 +100,14 @@ def _gateway(settings: Settings) -> GatewaySmsAdapter:
     )
 
 
-async def build_channels(settings: Settings) -> Channels:
-    """The adapters whose credentials are configured."""
+async def build_channels(
+    settings: Settings, *, sessions: sessionmaker[Session] | None = None
+) -> Channels:
+    """The adapters whose credentials are configured; `sessions`: the database (Zalo tokens)."""
     webhook: dict[str, ChannelAdapter] = {}
     senders: dict[str, ChannelAdapter] = {}
     if settings.zalo.enabled:
-        webhook["zalo"] = senders["zalo"] = await _zalo(settings)
+        webhook["zalo"] = senders["zalo"] = await _zalo(settings, sessions)
     if settings.telegram.enabled:
         webhook["telegram"] = senders["telegram"] = _telegram(settings)
     if settings.sms_gateway.enabled:

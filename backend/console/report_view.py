@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.console.clusters import cluster_context
+from backend.console.deliveries import report_deliveries
 from backend.console.pages import CHANNEL_LABELS
 from backend.conversations.models import ConversationEvent
 from backend.errors import NotFound
@@ -44,6 +46,8 @@ EVENT_LABELS = {
     "location_from_photo": "Lấy vị trí từ ảnh",
     "answer_attachment": "Đính kèm tệp vào câu trả lời",
     "rate": "Người dân đánh giá",
+    "citizen_info": "Người dân bổ sung thông tin",
+    "not_duplicate": "Đánh dấu không trùng",
 }
 SOURCE_LABELS = {"nlu": "tự động (NLU)", "citizen": "người dân chọn", "staff": "cán bộ sửa"}
 KIND_LABELS = {"image": "ảnh", "video": "video", "audio": "ghi âm", "file": "tệp"}
@@ -317,7 +321,11 @@ def report_context(
         "media": media_groups(report),
         "transcript": transcript(session, report=report, revealed=revealed),
         "duplicates": duplicates(session, report=report, viewer=actor, now=now),
+        "cluster": cluster_context(session, report=report, actor=actor),
         "timeline": timeline(session, report=report),
+        "deliveries": report_deliveries(
+            session, report_id=report.id, code=report.code, revealed=revealed
+        ),
         "forms": action_forms(report, actor=actor, settings=settings),
         "categories": settings.category_names(),
         "units": settings.unit_names(),
