@@ -204,19 +204,6 @@ def get_public(session: Session, *, code: str) -> Report | None:
     return report
 
 
-def group_size(session: Session, *, report_id: int) -> int:
-    """1 + every report merged into this one, directly or through another merged report."""
-    seen = {report_id}
-    frontier = [report_id]
-    while frontier:
-        children = session.scalars(
-            select(Report.id).where(Report.merged_into_id.in_(frontier))
-        ).all()
-        frontier = [c for c in children if c not in seen]
-        seen.update(frontier)
-    return len(seen)
-
-
 def communes(session: Session) -> list[str]:
     """Commune names that published reports have, for the filter's choices."""
     stmt = (

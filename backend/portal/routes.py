@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from backend.clusters.service import cluster_size
 from backend.deps import SessionFactory
 from backend.media import InvalidKey, MissingMedia, StoreUnavailable, serving_headers
 from backend.media.routes import MediaStoreDep
@@ -125,7 +126,7 @@ def report_page(request: Request, code: int, factory: SessionFactory) -> Respons
         report = queries.get_public(session, code=str(code))
         if report is None:
             return _page(request, "not_found.html", {"message": NOT_FOUND}, status=404)
-        size = queries.group_size(session, report_id=report.id)
+        size = cluster_size(session, report.id)
         view = views.report_view(report, settings, reporters=size)
     return _page(request, "report.html", {"report": view})
 
@@ -202,7 +203,7 @@ def lookup_submit(
         found = lookup.find_own_report(session, code=code, phone=phone)
         if found is None:
             return _lookup_form(request, message=LOOKUP_NOT_FOUND, code=code)
-        size = queries.group_size(session, report_id=found.report.id)
+        size = cluster_size(session, found.report.id)
         result = views.lookup_view(found, settings, reporters=size)
     return _lookup_form(request, result=result, code=code)
 
