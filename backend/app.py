@@ -24,7 +24,7 @@ from backend.open311 import routes as open311_routes
 from backend.portal import routes as portal_routes
 from backend.portal.templating import STATIC_DIR as PORTAL_STATIC_DIR
 from backend.portal.templating import STATIC_URL as PORTAL_STATIC_URL
-from backend.runtime import open_runtime
+from backend.runtime import freeze_heap, open_runtime
 from backend.settings import Settings, get_settings
 from backend.staff import routes as staff_routes
 from backend.voice import routes as voice_routes
@@ -60,6 +60,7 @@ def create_app(
         app.state.pipeline = runtime.pipeline
         if settings.pipeline == "in_app":
             runtime.pipeline.start()
+        freeze_heap()
         yield
         await runtime.aclose()
 
