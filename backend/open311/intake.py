@@ -63,6 +63,7 @@ class Submission:
     first_name: str | None = None
     last_name: str | None = None
     phone: str | None = None
+    public_consent: str | None = None  # extension: "true" lets the portal show the description
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Checked:
     device_id: str | None
     account_id: str | None
     media_url: str | None
+    public: bool = False
 
 
 def submit(
@@ -166,7 +168,15 @@ def check(
         device_id=_text(form.device_id, limit=MAX_ID),
         account_id=_text(form.account_id, limit=MAX_ID),
         media_url=media,
+        public=_consent(form.public_consent),
     )
+
+
+def _consent(raw: str | None) -> bool:
+    text = (_text(raw, limit=8) or "false").lower()
+    if text not in ("true", "false", "1", "0"):
+        raise DomainError("public_consent phải là true hoặc false.")
+    return text in ("true", "1")
 
 
 def _text(raw: str | None, *, limit: int) -> str | None:
@@ -229,7 +239,7 @@ def _report_data(
         lon=checked.point[1] if checked.point else None,
         reporter_name=checked.name,
         reporter_phone=checked.phone,
-        public_consent=False,
+        public_consent=checked.public,
         channel=CHANNEL,
         media=[MediaIn(kind="image", url=checked.media_url)] if checked.media_url else [],
     )

@@ -192,6 +192,13 @@ def create_request(
     first_name: Field = None,
     last_name: Field = None,
     phone: Field = None,
+    public_consent: Annotated[
+        str | None,
+        Form(
+            description="extension: true if the citizen agrees that the description and "
+            "photo may be published once answered (never their name or contact)"
+        ),
+    ] = None,
 ) -> Response:
     """Submit a report (form-encoded, `api_key` required). Nothing is stored when refused."""
     form = intake.Submission(**{k: v for k, v in locals().items() if k in _FORM_FIELDS})

@@ -269,3 +269,24 @@ def test_phone_links_the_citizen_known_from_another_channel(
         assert report.citizen_id == known_id
         assert report.reporter_phone == "+84912345678"  # normalised
         assert report.reporter_name == "An"
+
+
+def test_public_consent_extension_decides_whether_the_description_is_shown(
+    open311: TestClient, api_key: str, sessions: sessionmaker[Session]
+) -> None:
+    codes = {}
+    for consent in ("true", None):
+        response = submit(open311, api_key, service_code="dien_chieu_sang", public_consent=consent)
+        assert response.status_code == 200, response.text
+        codes[consent] = response.json()[0]["service_request_id"]
+    with unit_of_work(sessions) as session:
+        for report in session.scalars(select(Report).where(Report.code.in_(codes.values()))):
+            report.published = True  # as if answered and published by staff
+    shown = open311.get(f"{BASE}/requests/{codes['true']}.json").json()[0]
+    hidden = open311.get(f"{BASE}/requests/{codes[None]}.json").json()[0]
+    assert "Đèn đường trước chợ" in (shown["description"] or "")
+    assert "Đèn đường trước chợ" not in (hidden["description"] or "")
+
+    refused = submit(open311, api_key, public_consent="maybe")
+    assert refused.status_code == 400
+    assert "public_consent" in refused.json()[0]["description"]
