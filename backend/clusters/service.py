@@ -20,6 +20,7 @@ from backend.clusters.models import CANDIDATE, CONFIRMED, DISMISSED, DuplicateCa
 from backend.errors import Conflict, NotFound
 from backend.reports import actions, workflow
 from backend.reports.models import Report, ReportEvent
+from backend.reports.queries import merged_ids
 from backend.reports.workflow import OPEN_STATUSES, Action, Role
 from backend.settings import Settings
 
@@ -160,12 +161,4 @@ def duplicate_counts(session: Session, *, report_ids: Collection[int]) -> dict[i
 def cluster_size(session: Session, report_id: int) -> int:
     """How many reports tell of this problem: the report and every report merged into it
     (confirmed duplicates included), however deep."""
-    seen = {report_id}
-    frontier = [report_id]
-    while frontier:
-        children = session.scalars(
-            select(Report.id).where(Report.merged_into_id.in_(frontier))
-        ).all()
-        frontier = [c for c in children if c not in seen]
-        seen.update(frontier)
-    return len(seen)
+    return len(merged_ids(session, report_id=report_id))

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.clusters.intake import snapshot
 from backend.console.clusters import cluster_context
 from backend.console.deliveries import report_deliveries
 from backend.console.pages import CHANNEL_LABELS
@@ -30,7 +31,7 @@ from backend.reports.service import CODE_RE
 from backend.reports.workflow import OPEN_STATUSES, Action, Role, Status
 from backend.settings import AnswerTemplate, Settings
 from backend.staff.models import StaffUser
-from nlu.similar import ReportSnapshot, SimilarReport, find_similar
+from nlu.similar import SimilarReport, find_similar
 
 # Roles whose work needs the reporter's phone and unmasked text (after an audited reveal).
 REVEAL_ROLES = frozenset({Role.INTAKE, Role.SPECIALIST, Role.LEADER})
@@ -160,18 +161,6 @@ class Duplicate:
     similar: SimilarReport
 
 
-def _snapshot(report: Report) -> ReportSnapshot:
-    return ReportSnapshot(
-        id=report.code,
-        text=f"{report.title}\n{report.content}",
-        created_at=report.created_at,
-        commune_code=report.commune_code,
-        lat=report.lat,
-        lon=report.lon,
-        category=report.category,
-    )
-
-
 def duplicates(
     session: Session, *, report: Report, viewer: workflow.Actor, now: datetime
 ) -> list[Duplicate]:
@@ -186,9 +175,9 @@ def duplicates(
         .order_by(Report.created_at.desc())
         .limit(SIMILAR_POOL)
     )
-    pool = {r.code: r for r in session.scalars(stmt)}
+    pool = {str(r.id): r for r in session.scalars(stmt)}
     found = find_similar(
-        _snapshot(report), [_snapshot(r) for r in pool.values()], now=now, max_age=SIMILAR_MAX_AGE
+        snapshot(report), [snapshot(r) for r in pool.values()], now=now, max_age=SIMILAR_MAX_AGE
     )
     return [Duplicate(pool[s.id], s) for s in found]
 

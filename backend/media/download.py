@@ -208,7 +208,7 @@ class _Fetch:
         host = url.host
         port = url.port or (443 if url.scheme == "https" else 80)
         try:
-            names = [host] if _literal(host) else list(await self.resolver(host, port))
+            names = [host] if is_ip_literal(host) else list(await self.resolver(host, port))
         except OSError as exc:
             transient = getattr(exc, "errno", None) != socket.EAI_NONAME
             raise DownloadFailed(f"cannot resolve {host}", transient=transient) from exc
@@ -239,7 +239,7 @@ class _Fetch:
         return Downloaded(bytes(data), media or sniff(data), host)
 
 
-def _literal(host: str) -> bool:
+def is_ip_literal(host: str) -> bool:
     try:
         ip_address(host)
     except ValueError:

@@ -22,6 +22,7 @@ from backend.notifications.models import OutboxMessage
 from backend.notifications.service import enqueue
 from backend.notifications.wording import Notice
 from backend.reports.models import Report, ReportEvent
+from backend.reports.queries import merged_ids
 from bot.messages import Button
 
 KIND = "report_update"
@@ -78,14 +79,6 @@ def recipient(session: Session, *, report: Report) -> tuple[str, str] | None:
 
 def merged_group(session: Session, *, report: Report) -> list[Report]:
     """The report, then every report merged into it, however deep, in id order per level."""
-    group = [report]
-    seen = {report.id}
-    frontier = [report.id]
-    while frontier:
-        children = session.scalars(
-            select(Report).where(Report.merged_into_id.in_(frontier)).order_by(Report.id)
-        ).all()
-        frontier = [c.id for c in children if c.id not in seen]
-        seen.update(frontier)
-        group.extend(c for c in children if c.id in frontier)
-    return group
+    ids = merged_ids(session, report_id=report.id)[1:]
+    found = {r.id: r for r in session.scalars(select(Report).where(Report.id.in_(ids)))}
+    return [report, *(found[i] for i in ids)]

@@ -17,7 +17,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from urllib.parse import urlsplit
 
 from backend.errors import DomainError
-from backend.media.download import is_public
+from backend.media.download import is_ip_literal, is_public
 
 Resolver = Callable[[str, int], Sequence[str]]
 MAX_URL = 2000
@@ -50,18 +50,10 @@ def check_media_url(url: str, *, allow_private: bool, resolver: Resolver) -> str
 
 def _addresses(host: str, port: int, resolver: Resolver) -> list[IPv4Address | IPv6Address]:
     try:
-        names = [host] if _literal(host) else list(resolver(host, port))
+        names = [host] if is_ip_literal(host) else list(resolver(host, port))
         found = [ip_address(name.split("%", 1)[0]) for name in names]
     except (OSError, UnicodeError, ValueError):
         raise DomainError("Không xác định được máy chủ của media_url.") from None
     if not found:
         raise DomainError("Không xác định được máy chủ của media_url.")
     return found
-
-
-def _literal(host: str) -> bool:
-    try:
-        ip_address(host)
-    except ValueError:
-        return False
-    return True

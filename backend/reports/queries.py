@@ -140,3 +140,16 @@ def urgent_open_count(session: Session, *, viewer: Actor) -> int:
     """Open urgent reports the viewer can see: announced at the top of every console page."""
     stmt = scoped(viewer).where(Report.urgent.is_(True), Report.status.in_(OPEN_STATUSES))
     return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+
+def merged_ids(session: Session, *, report_id: int) -> list[int]:
+    """The report's id, then those of every report merged into it, however deep, level by
+    level in id order."""
+    ids, frontier = [report_id], [report_id]
+    while frontier:
+        children = session.scalars(
+            select(Report.id).where(Report.merged_into_id.in_(frontier)).order_by(Report.id)
+        ).all()
+        frontier = [c for c in children if c not in ids]
+        ids.extend(frontier)
+    return ids

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import unit_of_work, utcnow
 from backend.notifications.dispatcher import dispatcher_id
+from backend.notifications.sending import RetryPolicy
 from backend.settings import WebhookSettings
 from backend.webhooks_out import signing
 from backend.webhooks_out.models import DEAD, DELIVERED, PENDING, WebhookDelivery
@@ -33,15 +33,8 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=120)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    base_delay: float = 10.0
-    max_delay: float = 3600.0
-    max_attempts: int = 10
-
-    def delay(self, attempts: int) -> float:
-        capped = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
-        return float(capped * random.uniform(0.5, 1.0))
+# The outbox's backoff, slower: a receiving system may be down for a while.
+WEBHOOK_RETRY = RetryPolicy(base_delay=10.0, max_delay=3600.0, max_attempts=10)
 
 
 @dataclass(frozen=True)
@@ -131,7 +124,7 @@ async def deliver_once(
     limit: int = 20,
 ) -> int:
     """Send what is due now; returns how many rows were attempted."""
-    policy = policy or RetryPolicy()
+    policy = policy or WEBHOOK_RETRY
     claimer = claimer or dispatcher_id()
     by_url = {e.url: e for e in endpoints}
     due = await asyncio.to_thread(claim, factory, now=clock(), limit=limit, claimer=claimer)
@@ -171,7 +164,7 @@ class WebhookSender:
     ) -> None:
         self.factory, self.endpoints = factory, list(endpoints)
         self.client = client or httpx.AsyncClient(follow_redirects=False)
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or WEBHOOK_RETRY
         self.idle_seconds = idle_seconds
         self.claimer = dispatcher_id()
         self._task: asyncio.Task[None] | None = None
