@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from backend.reports.models import Report
+from backend.reports.queries import narrow
 from backend.reports.workflow import Status
 
 _S = TypeVar("_S", bound=Select)  # type: ignore[type-arg]  # any select of reports
@@ -74,25 +75,21 @@ def public_reports() -> Select[Any]:
 
 
 def _narrow(stmt: _S, filters: PublicFilters, *, tz: ZoneInfo) -> _S:
-    for column, value in (
-        (Report.category, filters.category),
-        (Report.status, filters.status),
-        (Report.urgent, filters.urgent),
-        (Report.commune_name, filters.commune),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if filters.date_from:
-        stmt = stmt.where(Report.created_at >= _local_midnight(filters.date_from, tz))
-    if filters.date_to:
-        stmt = stmt.where(Report.created_at < _local_midnight(filters.date_to, tz, days=1))
+    stmt = narrow(
+        stmt,
+        (
+            (Report.category, filters.category),
+            (Report.status, filters.status),
+            (Report.urgent, filters.urgent),
+            (Report.commune_name, filters.commune),
+        ),
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+        tz=tz,
+    )
     if filters.q:
         stmt = stmt.where(_search(filters.q))
     return stmt
-
-
-def _local_midnight(day: date, tz: ZoneInfo, days: int = 0) -> datetime:
-    return datetime.combine(day + timedelta(days=days), time(), tzinfo=tz)
 
 
 def _search(q: str) -> ColumnElement[bool]:

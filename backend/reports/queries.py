@@ -6,9 +6,10 @@ filter means the same thing everywhere and nobody sees outside their unit.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -19,6 +20,7 @@ from backend.reports.models import Report
 from backend.reports.workflow import OPEN_STATUSES, PROVINCE_WIDE, Actor, Status
 
 Sort = Literal["urgent", "newest", "oldest", "due"]
+_S = TypeVar("_S", bound=Select)  # type: ignore[type-arg]  # any select of reports
 
 
 class ReportFilters(BaseModel):
@@ -59,26 +61,43 @@ def filtered(
     viewer: Actor, filters: ReportFilters, *, now: datetime, tz: ZoneInfo
 ) -> Select[tuple[Report]]:
     """`scoped` narrowed by the filters and search, sorted; no paging."""
-    stmt = scoped(viewer)
-    for column, value in (
-        (Report.status, filters.status),
-        (Report.category, filters.category),
-        (Report.urgent, filters.urgent),
-        (Report.commune_name, filters.commune),
-        (Report.unit_id, filters.unit),
-        (Report.channel, filters.channel),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if filters.date_from:
-        stmt = stmt.where(Report.created_at >= _local_midnight(filters.date_from, tz))
-    if filters.date_to:
-        stmt = stmt.where(Report.created_at < _local_midnight(filters.date_to, tz, days=1))
+    stmt = narrow(
+        scoped(viewer),
+        (
+            (Report.status, filters.status),
+            (Report.category, filters.category),
+            (Report.urgent, filters.urgent),
+            (Report.commune_name, filters.commune),
+            (Report.unit_id, filters.unit),
+            (Report.channel, filters.channel),
+        ),
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+        tz=tz,
+    )
     if filters.overdue:
         stmt = stmt.where(Report.status.in_(OPEN_STATUSES), Report.due_at < now)
     if filters.q and filters.q.strip():
         stmt = stmt.where(_search(filters.q.strip()))
     return stmt.order_by(*_order(filters.sort))
+
+
+def narrow(
+    stmt: _S,
+    equals: Iterable[tuple[Any, object]],
+    *,
+    date_from: date | None,
+    date_to: date | None,
+    tz: ZoneInfo,
+) -> _S:
+    """The filters the console and the public portal share: each (column, value) pair whose
+    value is set, and the days of creation from `date_from` to `date_to` in local time."""
+    conditions = [column == value for column, value in equals if value is not None]
+    if date_from:
+        conditions.append(Report.created_at >= _local_midnight(date_from, tz))
+    if date_to:
+        conditions.append(Report.created_at < _local_midnight(date_to, tz, days=1))
+    return stmt.where(*conditions) if conditions else stmt
 
 
 def _local_midnight(day: date, tz: ZoneInfo, days: int = 0) -> datetime:
