@@ -16,9 +16,24 @@ _PII = re.compile(
 )
 
 
+# Report codes (YYYYMMDD + the day's sequence) are public, and twelve digits long like a
+# CCCD; a CCCD starts with its province code (001-096), so it never has a code's shape.
+_REPORT_CODE = re.compile(r"20\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{4,5}")
+
+
+def is_report_code(text: str) -> bool:
+    return _REPORT_CODE.fullmatch(text) is not None
+
+
+def mask_number(match: re.Match[str]) -> str:
+    """A matched phone or ID number as ******123; a report code is left as it is."""
+    found = match.group(0)
+    return found if is_report_code(found) else "*" * 6 + re.sub(r"\D", "", found)[-3:]
+
+
 def mask_pii(text: str) -> str:
     """Replace phone numbers and CMND/CCCD numbers, keeping the last 3 digits for support."""
-    return _PII.sub(lambda m: "*" * 6 + re.sub(r"\D", "", m.group(0))[-3:], text)
+    return _PII.sub(mask_number, text)
 
 
 class JsonFormatter(logging.Formatter):

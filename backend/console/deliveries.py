@@ -72,19 +72,11 @@ class Delivery:
     via_label: str | None  # set on a fallback message: the channel it went through
 
 
-def _masked(text: str, *, keep: str | None) -> str:
-    """`text` with personal data masked, except the report's own code (it looks like an
-    ID number, and staff need to see which report a message names)."""
-    if not keep:
-        return mask_pii(text)
-    return keep.join(mask_pii(part) for part in text.split(keep))
-
-
-def _text(row: OutboxMessage, *, revealed: bool, code: str | None) -> str:
+def _text(row: OutboxMessage, *, revealed: bool) -> str:
     payload = row.payload if isinstance(row.payload, dict) else {}
     text = payload.get("text")
     text = text if isinstance(text, str) else ""
-    return text if revealed else _masked(text, keep=code)
+    return text if revealed else mask_pii(text)
 
 
 def _via(row: OutboxMessage) -> str | None:
@@ -95,34 +87,32 @@ def _via(row: OutboxMessage) -> str | None:
     return VIA_LABELS.get(via) or channel_label(via)
 
 
-def delivery(row: OutboxMessage, *, revealed: bool, code: str | None = None) -> Delivery:
-    """The row as shown; `code` is the report's, left readable in the masked text."""
+def delivery(row: OutboxMessage, *, revealed: bool) -> Delivery:
+    """The row as shown (mask_pii leaves report codes readable)."""
     error = row.last_error if row.last_error and row.status != OUTBOX_SENT else None
     return Delivery(
         id=row.id,
         at=row.created_at,
         channel=row.channel,
         channel_label=channel_label(row.channel),
-        text=_text(row, revealed=revealed, code=code),
+        text=_text(row, revealed=revealed),
         status=row.status,
         state_label=state_label(row.status),
         sent_at=row.sent_at if row.status in (OUTBOX_SENT, OUTBOX_INLINE) else None,
-        error=_masked(error, keep=code) if error else None,  # masked whatever `revealed`
+        error=mask_pii(error) if error else None,  # masked whatever `revealed`
         attempts=row.attempts,
         via_label=_via(row),
     )
 
 
-def report_deliveries(
-    session: Session, *, report_id: int, code: str, revealed: bool
-) -> list[Delivery]:
+def report_deliveries(session: Session, *, report_id: int, revealed: bool) -> list[Delivery]:
     """Every message to the citizen about this report, in the order they were written."""
     stmt = (
         select(OutboxMessage)
         .where(OutboxMessage.report_id == report_id)
         .order_by(OutboxMessage.created_at, OutboxMessage.id)
     )
-    return [delivery(row, revealed=revealed, code=code) for row in session.scalars(stmt)]
+    return [delivery(row, revealed=revealed) for row in session.scalars(stmt)]
 
 
 @dataclass(frozen=True)
@@ -167,7 +157,7 @@ def outbox_listing(
         .limit(page_size)
     )
     rows = [
-        OutboxRow(delivery(row, revealed=False, code=code), row.recipient, code)
+        OutboxRow(delivery(row, revealed=False), row.recipient, code)
         for row, code in session.execute(stmt)
     ]
     return OutboxListing(rows, total, page, pages)

@@ -312,9 +312,7 @@ def report_context(
         "duplicates": duplicates(session, report=report, viewer=actor, now=now),
         "cluster": cluster_context(session, report=report, actor=actor),
         "timeline": timeline(session, report=report),
-        "deliveries": report_deliveries(
-            session, report_id=report.id, code=report.code, revealed=revealed
-        ),
+        "deliveries": report_deliveries(session, report_id=report.id, revealed=revealed),
         "forms": action_forms(report, actor=actor, settings=settings),
         "categories": settings.category_names(),
         "units": settings.unit_names(),

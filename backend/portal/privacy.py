@@ -14,43 +14,25 @@ import functools
 import re
 import unicodedata
 
-from backend.logs import mask_pii
+from backend.logs import is_report_code, mask_number, mask_pii
 from backend.reports.sanitize import clean_html
 
 # ID numbers written in groups ("079 123 456 789", "123.456.789"): mask_pii catches
 # phone numbers and ungrouped ID numbers, this the grouped 9/12-digit ones.
 _GROUPED_CCCD = re.compile(r"(?<![\d*])\d(?:[\s.\-]?\d){11}(?!\d)")
 _GROUPED_CMND = re.compile(r"(?<![\d*])\d(?:[\s.\-]?\d){8}(?!\d)")
-# Report codes (YYYYMMDD + sequence) are public and twelve digits long like a CCCD, which
-# always starts with 0: they are set aside before masking and put back after.
-_CODE = re.compile(r"(?<!\d)20\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{4,5}(?!\d)")
-_SLOT = 0xE000  # private-use characters hold the codes' places
 NAME_MASK = "***"
 
 
 def is_code(value: str) -> bool:
     """A report code's shape (a date, then the day's sequence), which no ID number has."""
-    return _CODE.fullmatch(value) is not None
-
-
-def _last3(match: re.Match[str]) -> str:
-    return "*" * 6 + re.sub(r"\D", "", match.group(0))[-3:]
+    return is_report_code(value)
 
 
 def _mask_digits(text: str) -> str:
-    codes: list[str] = []
-
-    def keep(match: re.Match[str]) -> str:
-        codes.append(match.group(0))
-        return chr(_SLOT + len(codes) - 1)
-
-    text = _CODE.sub(keep, text)
     # CCCD before phones ("079 123 456 789" is not "079 123 456" + "789"), CMND after
-    # ("+84 912 345 678" is a phone, not "+84" + a CMND)
-    text = _GROUPED_CMND.sub(_last3, mask_pii(_GROUPED_CCCD.sub(_last3, text)))
-    for i, code in enumerate(codes):
-        text = text.replace(chr(_SLOT + i), code)
-    return text
+    # ("+84 912 345 678" is a phone, not "+84" + a CMND); report codes stay readable
+    return _GROUPED_CMND.sub(mask_number, mask_pii(_GROUPED_CCCD.sub(mask_number, text)))
 
 
 def _fold(text: str) -> str:
